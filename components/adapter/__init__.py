@@ -1,0 +1,111 @@
+"""Adapter pattern: the app writes metrics in its own pipe-delimited format, the adapter
+converts them to the Prometheus text exposition format.
+
+Creates a ConfigMap with the scripts and the converter, and the Pod (``adapter-format`` in the
+lab) with containers ``app`` and ``adapter`` sharing an emptyDir at ``/var/log/app``, where the
+app writes ``metrics.raw``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+
+from .. import naming
+from ..commands import kubectl_commands
+from ..defaults import BUSYBOX_IMAGE, UNPRIVILEGED, Resources
+from ..files import CHECKSUM_ANNOTATION, file_bundle
+from ..labels import Labels, object_labels
+from ..pod import Container, PodTemplate, Volume
+from ..workloads import pod
+
+FILES = Path(__file__).parent
+SCRIPTS = ("app.sh", "adapter.sh", "to-prometheus.awk")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdapterArgs:
+    namespace: pulumi.Input[str]
+    """Namespace of every object."""
+    pod_name: str = "adapter-format"
+    """Name of the Pod."""
+    image: str = BUSYBOX_IMAGE
+    """Image of both containers (needs `sh`, `awk`, `tail`, `sort`, `grep`)."""
+    metrics_dir: str = "/var/log/app"
+    """Where both containers mount the shared volume; the app writes `metrics.raw` there."""
+    metrics_interval_seconds: int = 5
+    """How often the app writes a batch of metrics."""
+    resources: Resources = field(default_factory=Resources)
+    instance: str = "lab"
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        naming.dns1123_subdomain("pod_name", self.pod_name)
+        naming.image_reference("image", self.image)
+        naming.absolute_path("metrics_dir", self.metrics_dir)
+        naming.positive_int("metrics_interval_seconds", self.metrics_interval_seconds)
+
+
+class Adapter(pulumi.ComponentResource):
+    """An app writing custom-format metrics and an adapter converting them for Prometheus."""
+
+    pod_name: pulumi.Output[str]
+    kubectl_commands: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: AdapterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("multicontainer:patterns:Adapter", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = Labels(args.pod_name, "adapter", args.instance, args.labels)
+
+        scripts = file_bundle(
+            f"{name}-scripts",
+            volume_name="scripts",
+            directory=FILES,
+            names=SCRIPTS,
+            namespace=args.namespace,
+            labels=object_labels("adapter", args.instance, args.labels),
+            opts=child,
+        )
+        scripts_mount = scripts.volume.mount("/scripts", read_only=True)
+        metrics_volume = Volume.empty_dir("metrics-volume")
+        raw_file = metrics_volume.mount(args.metrics_dir).file("metrics.raw")
+
+        app = Container(
+            name="app",
+            image=args.image,
+            command=["sh", scripts_mount.file("app.sh")],
+            env={"METRICS_FILE": raw_file, "METRICS_INTERVAL_SECONDS": str(args.metrics_interval_seconds)},
+            mounts=[metrics_volume.mount(args.metrics_dir), scripts_mount],
+            privileges=UNPRIVILEGED,
+            resources=args.resources,
+        )
+        adapter = Container(
+            name="adapter",
+            image=args.image,
+            command=["sh", scripts_mount.file("adapter.sh")],
+            env={"METRICS_FILE": raw_file, "CONVERTER": scripts_mount.file("to-prometheus.awk")},
+            mounts=[metrics_volume.mount(args.metrics_dir, read_only=True), scripts_mount],
+            privileges=UNPRIVILEGED,
+            resources=args.resources,
+        )
+        template = PodTemplate(
+            containers=[app, adapter],
+            default_container=app.name,
+            annotations={CHECKSUM_ANNOTATION: scripts.checksum},
+        )
+        self.workload = pod(
+            f"{name}-pod", name=args.pod_name, namespace=args.namespace, labels=labels, template=template, opts=child
+        )
+        self.pod_name = self.workload.resource.metadata.name
+        self.kubectl_commands = kubectl_commands(
+            args.namespace,
+            self.pod_name,
+            lambda namespace, pod_name: [
+                f"kubectl exec {pod_name} -c {app.name} -n {namespace} -- tail -5 {raw_file}",
+                f"kubectl logs {pod_name} -c {adapter.name} -n {namespace} | tail -5",
+            ],
+        )
+        self.register_outputs({"pod_name": self.pod_name, "kubectl_commands": self.kubectl_commands})

@@ -1,0 +1,164 @@
+"""Ambassador pattern: a proxy container terminates TLS and forwards to the app on localhost.
+
+Creates a private key and a self-signed certificate (pulumi-tls), a kubernetes.io/tls Secret
+with them, a ConfigMap with the proxy's nginx config, the Pod (``ambassador-proxy`` in the lab)
+with containers ``app`` (plain HTTP on 80) and ``proxy`` (TLS on 8443), and a Service for the
+TLS port. The certificate covers ``localhost``, ``127.0.0.1`` and the Service's DNS names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+
+from .. import naming
+from ..commands import kubectl_commands
+from ..defaults import NGINX_IMAGE, Resources
+from ..files import CHECKSUM_ANNOTATION, file_bundle
+from ..labels import Labels, object_labels
+from ..nginx import CONF_DIR, nginx_container
+from ..pod import PodTemplate, Port, Volume, http_probe
+from ..tls import TlsSettings, serving_certificate, sha256_fingerprint
+from ..workloads import pod, service
+
+FILES = Path(__file__).parent
+CONFIGS = ("proxy.conf",)
+TLS_KEYS = ("tls.crt", "tls.key")
+APP_PORT = Port("app-port", 80)
+PROXY_PORT = Port("proxy-port", 8443)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AmbassadorArgs:
+    namespace: pulumi.Input[str]
+    """Namespace of every object."""
+    pod_name: str = "ambassador-proxy"
+    """Name of the Pod."""
+    service_name: str = "ambassador-proxy"
+    """Name of the Service exposing the TLS port."""
+    app_image: str = NGINX_IMAGE
+    proxy_image: str = NGINX_IMAGE
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    extra_dns_names: Sequence[str] = ()
+    """More DNS names for the certificate."""
+    resources: Resources = field(default_factory=Resources)
+    instance: str = "lab"
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        naming.dns1123_subdomain("pod_name", self.pod_name)
+        naming.dns1123_label("service_name", self.service_name)
+        naming.image_reference("app_image", self.app_image)
+        naming.image_reference("proxy_image", self.proxy_image)
+        for dns_name in self.extra_dns_names:
+            naming.dns1123_subdomain("extra_dns_names", dns_name)
+
+
+def service_dns_names(service_name: str, namespace: str) -> list[str]:
+    """Every name a client in the cluster may use for a Service."""
+    return [
+        service_name,
+        f"{service_name}.{namespace}",
+        f"{service_name}.{namespace}.svc",
+        f"{service_name}.{namespace}.svc.cluster.local",
+    ]
+
+
+class Ambassador(pulumi.ComponentResource):
+    """An app and a TLS-terminating ambassador proxy sharing the pod's network namespace."""
+
+    pod_name: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    cert_pem: pulumi.Output[str]
+    cert_expiry: pulumi.Output[str]
+    cert_sha256_fingerprint: pulumi.Output[str]
+    kubectl_commands: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: AmbassadorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("multicontainer:patterns:Ambassador", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = Labels(args.pod_name, "ambassador", args.instance, args.labels)
+        support_labels = object_labels("ambassador", args.instance, args.labels)
+
+        dns_names = pulumi.Output.from_input(args.namespace).apply(
+            lambda namespace: ["localhost", *service_dns_names(args.service_name, namespace), *args.extra_dns_names]
+        )
+        certificate = serving_certificate(
+            f"{name}-tls",
+            settings=args.tls,
+            common_name=args.service_name,
+            dns_names=dns_names,
+            ip_addresses=["127.0.0.1"],
+            namespace=args.namespace,
+            labels=support_labels,
+            opts=child,
+        )
+        config = file_bundle(
+            f"{name}-proxy-config",
+            volume_name="proxy-config",
+            directory=FILES,
+            names=CONFIGS,
+            namespace=args.namespace,
+            labels=support_labels,
+            opts=child,
+        )
+        tls_mount = Volume.from_secret("tls", certificate.secret, TLS_KEYS).mount("/etc/nginx/tls", read_only=True)
+        app = nginx_container(
+            "app", image=args.app_image, port=APP_PORT, resources=args.resources, readiness_probe=http_probe(APP_PORT)
+        )
+        proxy = nginx_container(
+            "proxy",
+            image=args.proxy_image,
+            port=PROXY_PORT,
+            resources=args.resources,
+            conf=config.volume.mount(CONF_DIR, read_only=True),
+            extra_mounts=[tls_mount],
+            readiness_probe=http_probe(PROXY_PORT, scheme="HTTPS"),
+        )
+        template = PodTemplate(
+            containers=[app, proxy],
+            default_container=app.name,
+            annotations={
+                CHECKSUM_ANNOTATION: config.checksum,
+                # A renewed certificate must reach the proxy: its fingerprint is part of the pod.
+                "multicontainer.patterns/cert-sha256": certificate.cert.cert_pem.apply(sha256_fingerprint),
+            },
+        )
+        self.workload = pod(
+            f"{name}-pod", name=args.pod_name, namespace=args.namespace, labels=labels, template=template, opts=child
+        )
+        self.service = service(
+            f"{name}-service",
+            name=args.service_name,
+            namespace=args.namespace,
+            workload=self.workload,
+            ports=[(PROXY_PORT, PROXY_PORT.number)],
+            opts=child,
+        )
+        self.pod_name = self.workload.resource.metadata.name
+        self.service_name = self.service.metadata.name
+        self.cert_pem = certificate.cert.cert_pem
+        self.cert_expiry = certificate.cert.validity_end_time
+        self.cert_sha256_fingerprint = certificate.cert.cert_pem.apply(sha256_fingerprint)
+        self.kubectl_commands = kubectl_commands(
+            args.namespace,
+            self.pod_name,
+            lambda namespace, pod_name: [
+                f"kubectl exec {pod_name} -c {app.name} -n {namespace} -- wget -qO- http://localhost:{APP_PORT.number}",
+                f"kubectl exec {pod_name} -c {app.name} -n {namespace} -- "
+                f"wget -qO- --no-check-certificate https://localhost:{PROXY_PORT.number}",
+            ],
+        )
+        self.register_outputs(
+            {
+                "kubectl_commands": self.kubectl_commands,
+                "pod_name": self.pod_name,
+                "service_name": self.service_name,
+                "cert_pem": self.cert_pem,
+                "cert_expiry": self.cert_expiry,
+                "cert_sha256_fingerprint": self.cert_sha256_fingerprint,
+            }
+        )

@@ -1,0 +1,74 @@
+"""Container defaults shared by every pattern: images, resources and security contexts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi_kubernetes as k8s
+
+from . import naming
+
+BUSYBOX_IMAGE = "busybox:1.36"
+NGINX_IMAGE = "nginx:1.25.3-alpine"
+# The database the init-container pattern waits for; any Redis-protocol server works.
+DB_IMAGE = "redis:7.2.4-alpine"
+
+# The `nobody` user of busybox; the image runs anything as any user.
+NOBODY_UID = 65534
+# The `redis` user and group baked into the official Redis Alpine image.
+REDIS_UID = 999
+REDIS_GID = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resources:
+    """Requests and limits given to every container (init and sidecar containers included)."""
+
+    cpu_request: str = "10m"
+    memory_request: str = "16Mi"
+    cpu_limit: str = "100m"
+    memory_limit: str = "64Mi"
+
+    def __post_init__(self) -> None:
+        pairs = (
+            ("cpuRequest", self.cpu_request, "cpuLimit", self.cpu_limit),
+            ("memoryRequest", self.memory_request, "memoryLimit", self.memory_limit),
+        )
+        for request_setting, request, limit_setting, limit in pairs:
+            if naming.quantity(request_setting, request) > naming.quantity(limit_setting, limit):
+                raise naming.SettingError(request_setting, request, f"at most '{limit_setting}' ({limit})")
+
+    def to_args(self) -> k8s.core.v1.ResourceRequirementsArgs:
+        return k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": self.cpu_request, "memory": self.memory_request},
+            limits={"cpu": self.cpu_limit, "memory": self.memory_limit},
+        )
+
+
+@dataclass(frozen=True)
+class Privileges:
+    """What a container's image needs from the kernel; everything else is dropped."""
+
+    run_as_user: int | None
+    run_as_group: int | None = None
+    add_capabilities: tuple[str, ...] = ()
+
+    def to_args(self) -> k8s.core.v1.SecurityContextArgs:
+        return k8s.core.v1.SecurityContextArgs(
+            allow_privilege_escalation=False,
+            privileged=False,
+            read_only_root_filesystem=True,
+            run_as_non_root=self.run_as_user is not None and self.run_as_user != 0,
+            run_as_user=self.run_as_user,
+            run_as_group=self.run_as_group,
+            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"], add=list(self.add_capabilities) or None),
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        )
+
+
+# Shell scripts on busybox need nothing: any uid, no capabilities.
+UNPRIVILEGED = Privileges(run_as_user=NOBODY_UID, run_as_group=NOBODY_UID)
+# The official nginx image starts its master process as root to switch workers to the
+# `nginx` user (SETUID/SETGID), chowns its temp directories (CHOWN) and binds port 80.
+NGINX = Privileges(run_as_user=None, add_capabilities=("CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"))
+REDIS = Privileges(run_as_user=REDIS_UID, run_as_group=REDIS_GID)

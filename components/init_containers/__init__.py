@@ -1,0 +1,186 @@
+"""Init-container pattern: two init containers run in order, each to completion, before the app.
+
+Creates a small database backend (a Redis Deployment and its Service) so that the pod really
+starts, a ConfigMap with the three scripts, and the Pod (``init-demo`` in the lab):
+
+1. ``init-config`` writes the app's configuration, naming the database, to a shared volume;
+2. ``init-wait-db`` blocks until the database named there answers;
+3. ``app`` prints and uses that configuration.
+
+With ``failing_init`` a first init container that exits 1 is added, as in the lab's
+experiment: the pod stays in ``Init:Error``/``Init:CrashLoopBackOff`` and the app never starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+
+from .. import naming
+from ..commands import kubectl_commands
+from ..defaults import BUSYBOX_IMAGE, DB_IMAGE, REDIS, UNPRIVILEGED, Resources
+from ..files import CHECKSUM_ANNOTATION, file_bundle
+from ..labels import Labels, object_labels
+from ..pod import Container, PodTemplate, Port, Volume, tcp_probe
+from ..workloads import deployment, pod, service
+
+FILES = Path(__file__).parent
+SCRIPTS = ("init-config.sh", "init-wait-db.sh", "app.sh")
+DB_PORT = Port("redis", 6379)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InitContainersArgs:
+    namespace: pulumi.Input[str]
+    """Namespace of every object."""
+    pod_name: str = "init-demo"
+    """Name of the Pod."""
+    db_name: str = "db"
+    """Name of the database Deployment and of its Service, which the app's config names."""
+    image: str = BUSYBOX_IMAGE
+    """Image of the init containers and the app (needs `sh`, `sed`, `nc`, `timeout`)."""
+    db_image: str = DB_IMAGE
+    """A Redis-protocol server."""
+    app_environment: str = "lab"
+    """A value init-config writes into the app's configuration."""
+    failing_init: bool = False
+    """Add an init container that exits 1 (the lab's failing-init experiment)."""
+    resources: Resources = field(default_factory=Resources)
+    instance: str = "lab"
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        naming.dns1123_subdomain("pod_name", self.pod_name)
+        naming.dns1123_label("db_name", self.db_name)
+        naming.image_reference("image", self.image)
+        naming.image_reference("db_image", self.db_image)
+        naming.dns1123_label("app_environment", self.app_environment)
+
+
+class InitContainers(pulumi.ComponentResource):
+    """Init containers that prepare config and wait for a database before the app starts."""
+
+    pod_name: pulumi.Output[str]
+    db_service_name: pulumi.Output[str]
+    kubectl_commands: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: InitContainersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("multicontainer:patterns:InitContainers", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        support_labels = object_labels("init-containers", args.instance, args.labels)
+
+        self.db_workload = deployment(
+            f"{name}-db",
+            name=args.db_name,
+            namespace=args.namespace,
+            labels=Labels(args.db_name, "database", args.instance, args.labels),
+            template=_database_template(args),
+            opts=child,
+        )
+        self.db_service = service(
+            f"{name}-db-service",
+            name=args.db_name,
+            namespace=args.namespace,
+            workload=self.db_workload,
+            ports=[(DB_PORT, DB_PORT.number)],
+            opts=child,
+        )
+
+        scripts = file_bundle(
+            f"{name}-scripts",
+            volume_name="scripts",
+            directory=FILES,
+            names=SCRIPTS,
+            namespace=args.namespace,
+            labels=support_labels,
+            opts=child,
+        )
+        scripts_mount = scripts.volume.mount("/scripts", read_only=True)
+        config_volume = Volume.empty_dir("config-volume", size_limit="1Mi")
+        config_file = config_volume.mount("/config").file("app.conf")
+
+        def script_container(
+            container_name: str, script: str, env: Mapping[str, str], *, writes_config: bool
+        ) -> Container:
+            return Container(
+                name=container_name,
+                image=args.image,
+                command=["sh", scripts_mount.file(script)],
+                env={"CONFIG_FILE": config_file, **env},
+                mounts=[config_volume.mount("/config", read_only=not writes_config), scripts_mount],
+                privileges=UNPRIVILEGED,
+                resources=args.resources,
+            )
+
+        init_containers = [
+            script_container(
+                "init-config",
+                "init-config.sh",
+                {"APP_ENVIRONMENT": args.app_environment, "DB_HOST": args.db_name, "DB_PORT": str(DB_PORT.number)},
+                writes_config=True,
+            ),
+            script_container("init-wait-db", "init-wait-db.sh", {}, writes_config=False),
+        ]
+        if args.failing_init:
+            failing = Container(
+                name="failing-init",
+                image=args.image,
+                command=["sh", "-c", "echo 'failing-init: exiting 1 on purpose'; exit 1"],
+                privileges=UNPRIVILEGED,
+                resources=args.resources,
+            )
+            init_containers.insert(0, failing)
+        app = script_container("app", "app.sh", {}, writes_config=False)
+
+        template = PodTemplate(
+            containers=[app],
+            init_containers=init_containers,
+            default_container=app.name,
+            annotations={CHECKSUM_ANNOTATION: scripts.checksum},
+        )
+        self.workload = pod(
+            f"{name}-pod",
+            name=args.pod_name,
+            namespace=args.namespace,
+            labels=Labels(args.pod_name, "init-containers", args.instance, args.labels),
+            template=template,
+            expect_ready=not args.failing_init,
+            # Created alongside the database on purpose: init-wait-db is what waits for it.
+            opts=child,
+        )
+        self.pod_name = self.workload.resource.metadata.name
+        self.db_service_name = self.db_service.metadata.name
+        self.kubectl_commands = kubectl_commands(
+            args.namespace,
+            self.pod_name,
+            lambda namespace, pod_name: [
+                f"kubectl logs {pod_name} -c {container.name} -n {namespace}" for container in [*init_containers, app]
+            ],
+        )
+        self.register_outputs(
+            {
+                "pod_name": self.pod_name,
+                "db_service_name": self.db_service_name,
+                "kubectl_commands": self.kubectl_commands,
+            }
+        )
+
+
+def _database_template(args: InitContainersArgs) -> PodTemplate:
+    data = Volume.empty_dir("data")
+    redis = Container(
+        name="redis",
+        image=args.db_image,
+        # An in-memory stand-in: no persistence, reachable from other pods without a password.
+        command=["redis-server", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+        ports=[DB_PORT],
+        mounts=[data.mount("/data")],
+        privileges=REDIS,
+        resources=args.resources,
+        readiness_probe=tcp_probe(DB_PORT),
+        liveness_probe=tcp_probe(DB_PORT, period=10),
+    )
+    return PodTemplate(containers=[redis])

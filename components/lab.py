@@ -1,0 +1,121 @@
+"""The whole lab: the namespace and every pattern, composed into one component."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from . import naming
+from .adapter import Adapter, AdapterArgs
+from .ambassador import Ambassador, AmbassadorArgs
+from .defaults import BUSYBOX_IMAGE, DB_IMAGE, NGINX_IMAGE, Resources
+from .init_containers import InitContainers, InitContainersArgs
+from .labels import object_labels
+from .native_sidecar import NativeSidecar, NativeSidecarArgs
+from .sidecar import Sidecar, SidecarArgs
+from .tls import TlsSettings
+
+PATTERNS = ("sidecar", "adapter", "ambassador", "init-containers", "native-sidecar")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabArgs:
+    namespace: str = "multi-container-demo"
+    """The namespace the lab creates; every other object lives in it."""
+    patterns: Sequence[str] = PATTERNS
+    """Which patterns to deploy."""
+    busybox_image: str = BUSYBOX_IMAGE
+    nginx_image: str = NGINX_IMAGE
+    db_image: str = DB_IMAGE
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    resources: Resources = field(default_factory=Resources)
+    native_sidecar: bool = True
+    """False turns the native sidecar into a classic init container (the lab's experiment)."""
+    failing_init: bool = False
+    """True adds a failing init container to init-demo (the lab's experiment)."""
+    instance: str = "lab"
+    """`app.kubernetes.io/instance` of every object."""
+
+    def __post_init__(self) -> None:
+        naming.dns1123_label("namespace", self.namespace)
+        naming.dns1123_label("instance", self.instance)
+        if not self.patterns:
+            raise naming.SettingError("patterns", list(self.patterns), "at least one of " + ", ".join(PATTERNS))
+        for pattern in self.patterns:
+            naming.one_of("patterns", pattern, PATTERNS)
+        if len(set(self.patterns)) != len(self.patterns):
+            raise naming.SettingError("patterns", list(self.patterns), "each pattern at most once")
+
+
+class MultiContainerLab(pulumi.ComponentResource):
+    """The namespace and the enabled patterns of the Multi-Container Patterns lab."""
+
+    namespace: pulumi.Output[str]
+    workloads: pulumi.Output[dict[str, str]]
+    kubectl_commands: pulumi.Output[dict[str, list[str]]]
+
+    def __init__(self, name: str, args: LabArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("multicontainer:patterns:Lab", name, None, opts)
+        self.namespace_resource = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=object_labels("lab", args.instance)),
+            # A fixed name cannot exist twice.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        # Every namespaced object takes the namespace from this output, so each depends on it:
+        # created after it and deleted before it.
+        namespace = self.namespace_resource.metadata.name
+        child = pulumi.ResourceOptions(parent=self)
+        common = {"namespace": namespace, "resources": args.resources, "instance": args.instance}
+        enabled = set(args.patterns)
+        workloads: dict[str, pulumi.Output[str]] = {}
+        commands: dict[str, pulumi.Output[list[str]]] = {}
+
+        self.sidecar = self.adapter = self.ambassador = self.init_containers = self.native_sidecar = None
+        if "sidecar" in enabled:
+            self.sidecar = Sidecar(f"{name}-sidecar", SidecarArgs(image=args.busybox_image, **common), child)
+            workloads["sidecar"] = self.sidecar.pod_name
+            commands["sidecar"] = self.sidecar.kubectl_commands
+        if "adapter" in enabled:
+            self.adapter = Adapter(f"{name}-adapter", AdapterArgs(image=args.busybox_image, **common), child)
+            workloads["adapter"] = self.adapter.pod_name
+            commands["adapter"] = self.adapter.kubectl_commands
+        if "ambassador" in enabled:
+            self.ambassador = Ambassador(
+                f"{name}-ambassador",
+                AmbassadorArgs(app_image=args.nginx_image, proxy_image=args.nginx_image, tls=args.tls, **common),
+                child,
+            )
+            workloads["ambassador"] = self.ambassador.pod_name
+            commands["ambassador"] = self.ambassador.kubectl_commands
+        if "init-containers" in enabled:
+            self.init_containers = InitContainers(
+                f"{name}-init-containers",
+                InitContainersArgs(
+                    image=args.busybox_image, db_image=args.db_image, failing_init=args.failing_init, **common
+                ),
+                child,
+            )
+            workloads["init-containers"] = self.init_containers.pod_name
+            workloads["init-containers-db"] = self.init_containers.db_service_name
+            commands["init-containers"] = self.init_containers.kubectl_commands
+        if "native-sidecar" in enabled:
+            self.native_sidecar = NativeSidecar(
+                f"{name}-native-sidecar",
+                NativeSidecarArgs(
+                    app_image=args.nginx_image, proxy_image=args.nginx_image, native=args.native_sidecar, **common
+                ),
+                child,
+            )
+            workloads["native-sidecar"] = self.native_sidecar.deployment_name
+            commands["native-sidecar"] = self.native_sidecar.kubectl_commands
+
+        self.namespace = namespace
+        self.workloads = pulumi.Output.all(**workloads).apply(dict)
+        self.kubectl_commands = pulumi.Output.all(**commands).apply(dict)
+        self.register_outputs(
+            {"namespace": self.namespace, "workloads": self.workloads, "kubectl_commands": self.kubectl_commands}
+        )

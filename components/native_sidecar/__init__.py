@@ -1,0 +1,137 @@
+"""Native sidecar pattern (Kubernetes 1.28+, on by default from 1.29): the proxy is an init
+container with ``restartPolicy: Always``, so it starts before the app and keeps running beside it.
+
+Creates a ConfigMap with the proxy's nginx config, the Deployment (``sidecar-proxy`` in the lab,
+label ``app=sidecar-proxy``) with ``app`` (nginx on 80) and the ``proxy`` sidecar (8080, adds
+response headers, answers ``/health`` itself), and a Service for the proxy port.
+
+With ``native=False`` the proxy is a classic init container (the lab's experiment): it never
+completes, so the app never starts and the Deployment never becomes available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+
+from .. import naming
+from ..commands import kubectl_commands
+from ..defaults import NGINX_IMAGE, Resources
+from ..files import CHECKSUM_ANNOTATION, file_bundle
+from ..labels import Labels, object_labels
+from ..nginx import CONF_DIR, nginx_container
+from ..pod import PodTemplate, Port, http_probe
+from ..workloads import deployment, service
+
+FILES = Path(__file__).parent
+CONFIGS = ("proxy.conf",)
+APP_PORT = Port("http", 80)
+PROXY_PORT = Port("proxy", 8080)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NativeSidecarArgs:
+    namespace: pulumi.Input[str]
+    """Namespace of every object."""
+    deployment_name: str = "sidecar-proxy"
+    """Name of the Deployment, of its `app` label and of the Service."""
+    app_image: str = NGINX_IMAGE
+    proxy_image: str = NGINX_IMAGE
+    native: bool = True
+    """Declare the proxy with restartPolicy: Always (False reproduces the broken classic init container)."""
+    replicas: int = 1
+    resources: Resources = field(default_factory=Resources)
+    instance: str = "lab"
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        naming.dns1123_label("deployment_name", self.deployment_name)
+        naming.image_reference("app_image", self.app_image)
+        naming.image_reference("proxy_image", self.proxy_image)
+        naming.positive_int("replicas", self.replicas)
+
+
+class NativeSidecar(pulumi.ComponentResource):
+    """An nginx app behind a proxy that runs as a native sidecar container."""
+
+    deployment_name: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    kubectl_commands: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: NativeSidecarArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("multicontainer:patterns:NativeSidecar", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        config = file_bundle(
+            f"{name}-proxy-config",
+            volume_name="proxy-config",
+            directory=FILES,
+            names=CONFIGS,
+            namespace=args.namespace,
+            labels=object_labels("native-sidecar", args.instance, args.labels),
+            opts=child,
+        )
+        app = nginx_container(
+            "app", image=args.app_image, port=APP_PORT, resources=args.resources, readiness_probe=http_probe(APP_PORT)
+        )
+        proxy = nginx_container(
+            "proxy",
+            image=args.proxy_image,
+            port=PROXY_PORT,
+            resources=args.resources,
+            conf=config.volume.mount(CONF_DIR, read_only=True),
+            # Sidecars may have probes: the app starts once the proxy's startup probe passes.
+            startup_probe=http_probe(PROXY_PORT, "/health", period=1),
+            readiness_probe=http_probe(PROXY_PORT, "/health"),
+            liveness_probe=http_probe(PROXY_PORT, "/health", period=10),
+        )
+        template = PodTemplate(
+            containers=[app],
+            sidecars=[proxy],
+            native_sidecars=args.native,
+            default_container=app.name,
+            annotations={CHECKSUM_ANNOTATION: config.checksum},
+        )
+        self.workload = deployment(
+            f"{name}-deployment",
+            name=args.deployment_name,
+            namespace=args.namespace,
+            labels=Labels(args.deployment_name, "native-sidecar", args.instance, args.labels),
+            template=template,
+            replicas=args.replicas,
+            expect_ready=args.native,
+            opts=child,
+        )
+        self.service = service(
+            f"{name}-service",
+            name=args.deployment_name,
+            namespace=args.namespace,
+            workload=self.workload,
+            ports=[(PROXY_PORT, PROXY_PORT.number)],
+            opts=child,
+        )
+        self.deployment_name = self.workload.resource.metadata.name
+        self.service_name = self.service.metadata.name
+        self.kubectl_commands = kubectl_commands(
+            args.namespace,
+            self.deployment_name,
+            lambda namespace, name: [
+                f"kubectl exec -n {namespace} deployment/{name} -c {app.name} -- wget -qO- http://localhost:{APP_PORT.number}",
+                f"kubectl exec -n {namespace} deployment/{name} -c {app.name} -- wget -qO- http://localhost:{PROXY_PORT.number}",
+                f"kubectl exec -n {namespace} deployment/{name} -c {app.name} -- "
+                f"wget -qO- http://localhost:{PROXY_PORT.number}/health",
+                f"kubectl exec -n {namespace} -c {proxy.name} deployment/{name} -- kill 1",
+                f"kubectl get pods -n {namespace} -w",
+                f"kubectl describe pod -l app={name} -n {namespace} | grep -A5 Requests",
+            ],
+        )
+        self.register_outputs(
+            {
+                "deployment_name": self.deployment_name,
+                "service_name": self.service_name,
+                "kubectl_commands": self.kubectl_commands,
+            }
+        )

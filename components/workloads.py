@@ -1,0 +1,144 @@
+"""Workloads (bare Pods and Deployments) built from a :class:`PodTemplate`, and Services built
+from a workload, so selectors and target ports always come from the pods they serve."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .labels import Labels
+from .pod import PodTemplate, Port
+
+# pulumi-kubernetes waits for Pods and Deployments to become ready; an experiment that breaks
+# a workload on purpose must not hold `pulumi up` for the whole await timeout.
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A Pod or Deployment, with the labels and template it was built from."""
+
+    name: str
+    labels: Labels
+    template: PodTemplate
+    resource: k8s.core.v1.Pod | k8s.apps.v1.Deployment
+    expect_ready: bool
+
+
+def _fixed_name_options(
+    opts: pulumi.ResourceOptions, *, replace_on_annotations: bool = False
+) -> pulumi.ResourceOptions:
+    # A fixed metadata.name cannot exist twice: replacement must delete the old object first.
+    own = pulumi.ResourceOptions(
+        delete_before_replace=True,
+        replace_on_changes=["metadata.annotations"] if replace_on_annotations else None,
+    )
+    return pulumi.ResourceOptions.merge(opts, own)
+
+
+def pod(
+    resource_name: str,
+    *,
+    name: str,
+    namespace: pulumi.Input[str],
+    labels: Labels,
+    template: PodTemplate,
+    expect_ready: bool = True,
+    opts: pulumi.ResourceOptions,
+) -> Workload:
+    """A bare Pod, as the lab uses for the classic patterns.
+
+    A Pod cannot be rolled in place: a change of its mounted files (the checksum annotation)
+    replaces it.
+    """
+    annotations = {**template.metadata_annotations(), **({} if expect_ready else SKIP_AWAIT)}
+    resource = k8s.core.v1.Pod(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels.all, annotations=annotations),
+        spec=template.spec_args(),
+        opts=_fixed_name_options(opts, replace_on_annotations=True),
+    )
+    return Workload(name, labels, template, resource, expect_ready)
+
+
+def deployment(
+    resource_name: str,
+    *,
+    name: str,
+    namespace: pulumi.Input[str],
+    labels: Labels,
+    template: PodTemplate,
+    replicas: int = 1,
+    expect_ready: bool = True,
+    opts: pulumi.ResourceOptions,
+) -> Workload:
+    """A Deployment; a change of the template's annotations (file checksums) rolls its pods."""
+    resource = k8s.apps.v1.Deployment(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name,
+            namespace=namespace,
+            labels=labels.all,
+            annotations=None if expect_ready else SKIP_AWAIT,
+        ),
+        spec=k8s.apps.v1.DeploymentSpecArgs(
+            replicas=replicas,
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels.selector),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels.all, annotations=template.metadata_annotations()),
+                spec=template.spec_args(),
+            ),
+        ),
+        opts=_fixed_name_options(opts),
+    )
+    return Workload(name, labels, template, resource, expect_ready)
+
+
+def service(
+    resource_name: str,
+    *,
+    name: str,
+    namespace: pulumi.Input[str],
+    workload: Workload,
+    ports: Sequence[tuple[Port, int]],
+    annotations: Mapping[str, str] | None = None,
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.Service:
+    """A ClusterIP Service for ``workload``: its selector and target ports come from the workload.
+
+    Each entry of ``ports`` is a container port of the workload and the port the Service
+    exposes it on. The Service depends on the workload, so its endpoint await does not race the
+    workload's rollout.
+    """
+    template_ports = workload.template.ports
+    for port, _ in ports:
+        if port not in template_ports:
+            raise ValueError(f"port '{port.name}' is not a container port of workload '{workload.name}'")
+    service_ports = [
+        k8s.core.v1.ServicePortArgs(
+            name=port.name,
+            port=service_port,
+            protocol=port.protocol,
+            # Named target ports are resolved on regular containers only; a native sidecar's
+            # port is targeted by number.
+            target_port=port.number if workload.template.runs_as_sidecar(port) else port.name,
+        )
+        for port, service_port in ports
+    ]
+    metadata_annotations = {**(annotations or {}), **({} if workload.expect_ready else SKIP_AWAIT)}
+    return k8s.core.v1.Service(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name,
+            namespace=namespace,
+            labels=workload.labels.all,
+            annotations=metadata_annotations or None,
+        ),
+        spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", selector=workload.labels.selector, ports=service_ports),
+        opts=_fixed_name_options(
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[workload.resource]))
+        ),
+    )
