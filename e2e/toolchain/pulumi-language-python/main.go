@@ -1,0 +1,430 @@
+// Command pulumi-language-python is a small Python language host for the Pulumi
+// engine, built from the published github.com/pulumi/pulumi/sdk/v3 module.
+//
+// The upstream host lives in its own nested module
+// (github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3), which the
+// Go module proxy does not serve, so this project builds this one instead. It
+// implements what `pulumi up/preview/destroy`, `pulumi install` and the
+// Automation API need for a pip/uv/poetry project:
+//
+//   - Run executes the program through the SDK's own `pulumi-language-python-exec`
+//     (copied next to this binary by the install script) with the Python of the
+//     project's toolchain (the `virtualenv` / `toolchain` runtime options);
+//   - GetRequiredPackages/GetRequiredPlugins report the provider plugins named by
+//     the `pulumi-plugin.json` files of the installed Python packages;
+//   - InstallDependencies creates the virtualenv and installs requirements.txt;
+//   - GetPluginInfo, About, GetProgramDependencies and Handshake.
+//
+// Code generation, templates, policy packs and typecheckers are not implemented.
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/logging"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
+)
+
+const (
+	execName = "pulumi-language-python-exec"
+	// Exit code of the exec script after it has already shown the user an error.
+	bailExitCode = 32
+)
+
+func main() {
+	var tracing, root, givenExec string
+	flag.StringVar(&tracing, "tracing", "", "Emit tracing to a Zipkin-compatible tracing endpoint")
+	flag.StringVar(&root, "root", "", "Project root path to use")
+	flag.StringVar(&givenExec, "use-executor", "", "Use the given program as the executor")
+	// Accepted for compatibility with older engines; options now arrive in ProgramInfo.
+	flag.String("virtualenv", "", "ignored")
+	flag.String("toolchain", "", "ignored")
+	flag.String("typechecker", "", "ignored")
+	flag.Parse()
+	logging.InitLogging(false, 0, false)
+	cmdutil.InitTracing("pulumi-language-python", "pulumi-language-python", tracing)
+
+	execPath := givenExec
+	if execPath == "" {
+		self, err := os.Executable()
+		if err != nil {
+			cmdutil.Exit(fmt.Errorf("could not determine current executable: %w", err))
+		}
+		execPath = filepath.Join(filepath.Dir(self), execName)
+	}
+	if _, err := os.Stat(execPath); err != nil {
+		cmdutil.Exit(fmt.Errorf("missing executor %s: %w", execPath, err))
+	}
+
+	engineAddress := ""
+	if args := flag.Args(); len(args) > 0 {
+		engineAddress = args[0]
+	}
+	h := &host{exec: execPath, engineAddress: engineAddress, tracing: tracing, root: root}
+	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Init: func(srv *grpc.Server) error {
+			pulumirpc.RegisterLanguageRuntimeServer(srv, h)
+			return nil
+		},
+		Options: rpcutil.OpenTracingServerInterceptorOptions(nil),
+	})
+	if err != nil {
+		cmdutil.Exit(fmt.Errorf("could not start language host RPC server: %w", err))
+	}
+	fmt.Printf("%d\n", handle.Port)
+	if err := <-handle.Done; err != nil {
+		cmdutil.Exit(fmt.Errorf("language host RPC stopped serving: %w", err))
+	}
+}
+
+type host struct {
+	pulumirpc.UnimplementedLanguageRuntimeServer
+
+	exec    string
+	tracing string
+
+	mu            sync.Mutex
+	engineAddress string
+	root          string
+}
+
+func (h *host) Handshake(_ context.Context, req *pulumirpc.LanguageHandshakeRequest,
+) (*pulumirpc.LanguageHandshakeResponse, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.engineAddress = req.GetEngineAddress()
+	if req.RootDirectory != nil {
+		h.root = req.GetRootDirectory()
+	}
+	return &pulumirpc.LanguageHandshakeResponse{}, nil
+}
+
+// resolve returns the Python toolchain selected by the project's runtime options.
+func (h *host) resolve(info *pulumirpc.ProgramInfo, fallbackDir string) (toolchain.Toolchain, error) {
+	opts := toolchain.PythonOptions{Toolchain: toolchain.Auto}
+	if info != nil {
+		opts.Root = info.GetRootDirectory()
+		opts.ProgramDir = info.GetProgramDirectory()
+		fields := info.GetOptions().GetFields()
+		if v, ok := fields["virtualenv"]; ok {
+			opts.Virtualenv = v.GetStringValue()
+		}
+		if v, ok := fields["toolchain"]; ok {
+			switch strings.ToLower(v.GetStringValue()) {
+			case "", "auto":
+			case "pip":
+				opts.Toolchain = toolchain.Pip
+			case "uv":
+				opts.Toolchain = toolchain.Uv
+			case "poetry":
+				opts.Toolchain = toolchain.Poetry
+			default:
+				return nil, fmt.Errorf("unsupported toolchain %q", v.GetStringValue())
+			}
+		}
+	}
+	if opts.Root == "" {
+		h.mu.Lock()
+		opts.Root = h.root
+		h.mu.Unlock()
+	}
+	if opts.Root == "" {
+		opts.Root = fallbackDir
+	}
+	if opts.ProgramDir == "" {
+		opts.ProgramDir = fallbackDir
+	}
+	if opts.ProgramDir == "" {
+		opts.ProgramDir = opts.Root
+	}
+	return toolchain.ResolveToolchain(opts)
+}
+
+// pluginJSON is the pulumi-plugin.json file that every provider SDK package ships.
+type pluginJSON struct {
+	Resource         bool   `json:"resource"`
+	Name             string `json:"name"`
+	Version          string `json:"version"`
+	Server           string `json:"server"`
+	Parameterization *struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Value   string `json:"value"`
+	} `json:"parameterization"`
+}
+
+const listPluginsScript = `
+import json, importlib.metadata as md
+out = []
+for d in md.distributions():
+    for f in (d.files or []):
+        if f.name in ("pulumi-plugin.json", "pulumiplugin.json"):
+            try:
+                with open(d.locate_file(f)) as fh:
+                    out.append(json.load(fh))
+            except Exception:
+                pass
+print(json.dumps(out))
+`
+
+func (h *host) packages(ctx context.Context, info *pulumirpc.ProgramInfo, dir string,
+) ([]*pulumirpc.PackageDependency, error) {
+	tc, err := h.resolve(info, dir)
+	if err != nil {
+		return nil, err
+	}
+	cmd, err := tc.Command(ctx, "-c", listPluginsScript)
+	if err != nil {
+		return nil, err
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing Python packages: %w: %s", err, stderr.String())
+	}
+	var plugins []pluginJSON
+	if err := json.Unmarshal(out, &plugins); err != nil {
+		return nil, fmt.Errorf("parsing the list of Python packages: %w", err)
+	}
+	seen := map[string]bool{}
+	var deps []*pulumirpc.PackageDependency
+	for _, p := range plugins {
+		if !p.Resource || p.Name == "" || p.Version == "" {
+			continue
+		}
+		v := p.Version
+		if !strings.HasPrefix(v, "v") {
+			v = "v" + v
+		}
+		dep := &pulumirpc.PackageDependency{Kind: "resource", Name: p.Name, Version: v, Server: p.Server}
+		key := p.Name + "@" + v
+		if p.Parameterization != nil {
+			value, err := base64.StdEncoding.DecodeString(p.Parameterization.Value)
+			if err != nil {
+				return nil, fmt.Errorf("decoding parameterization of %s: %w", p.Name, err)
+			}
+			dep.Parameterization = &pulumirpc.PackageParameterization{
+				Name: p.Parameterization.Name, Version: p.Parameterization.Version, Value: value,
+			}
+			key += "/" + p.Parameterization.Name + "@" + p.Parameterization.Version
+		}
+		if !seen[key] {
+			seen[key] = true
+			deps = append(deps, dep)
+		}
+	}
+	return deps, nil
+}
+
+func (h *host) GetRequiredPackages(ctx context.Context, req *pulumirpc.GetRequiredPackagesRequest,
+) (*pulumirpc.GetRequiredPackagesResponse, error) {
+	deps, err := h.packages(ctx, req.GetInfo(), "")
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.GetRequiredPackagesResponse{Packages: deps}, nil
+}
+
+func (h *host) GetRequiredPlugins(ctx context.Context, req *pulumirpc.GetRequiredPluginsRequest,
+) (*pulumirpc.GetRequiredPluginsResponse, error) {
+	deps, err := h.packages(ctx, req.GetInfo(), req.GetPwd())
+	if err != nil {
+		return nil, err
+	}
+	var plugins []*pulumirpc.PluginDependency
+	for _, d := range deps {
+		if d.Parameterization == nil {
+			plugins = append(plugins, &pulumirpc.PluginDependency{
+				Name: d.Name, Kind: d.Kind, Version: d.Version, Server: d.Server,
+			})
+		}
+	}
+	return &pulumirpc.GetRequiredPluginsResponse{Plugins: plugins}, nil
+}
+
+func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
+	info := req.GetInfo()
+	pwd := req.GetPwd()
+	program := req.GetProgram()
+	root := ""
+	if info != nil {
+		if info.GetProgramDirectory() != "" {
+			pwd = info.GetProgramDirectory()
+		}
+		if info.GetEntryPoint() != "" {
+			program = info.GetEntryPoint()
+		}
+		root = info.GetRootDirectory()
+	}
+	if program == "" {
+		program = "."
+	}
+	tc, err := h.resolve(info, pwd)
+	if err != nil {
+		return nil, err
+	}
+
+	h.mu.Lock()
+	engine := h.engineAddress
+	if root == "" {
+		root = h.root
+	}
+	h.mu.Unlock()
+
+	args := []string{h.exec}
+	add := func(k, v string) {
+		if v != "" {
+			args = append(args, "--"+k, v)
+		}
+	}
+	add("monitor", req.GetMonitorAddress())
+	add("engine", engine)
+	add("project", req.GetProject())
+	add("root_directory", root)
+	add("stack", req.GetStack())
+	add("pwd", pwd)
+	add("dry_run", strconv.FormatBool(req.GetDryRun()))
+	add("parallel", strconv.Itoa(int(req.GetParallel())))
+	add("tracing", h.tracing)
+	add("organization", req.GetOrganization())
+	args = append(args, program)
+	args = append(args, req.GetArgs()...)
+
+	config, err := json.Marshal(req.GetConfig())
+	if err != nil {
+		return nil, fmt.Errorf("failed to serialize configuration: %w", err)
+	}
+	secretKeys := req.GetConfigSecretKeys()
+	if secretKeys == nil {
+		secretKeys = []string{}
+	}
+	secrets, err := json.Marshal(secretKeys)
+	if err != nil {
+		return nil, fmt.Errorf("failed to serialize configuration secret keys: %w", err)
+	}
+
+	cmd, err := tc.Command(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "PULUMI_CONFIG="+string(config), "PULUMI_CONFIG_SECRET_KEYS="+string(secrets))
+	cmd.Dir = pwd
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+
+	runErr := cmd.Run()
+	_ = os.Stdout.Sync()
+	_ = os.Stderr.Sync()
+	if runErr == nil {
+		return &pulumirpc.RunResponse{}, nil
+	}
+	var exitErr *exec.ExitError
+	if errors.As(runErr, &exitErr) {
+		if exitErr.ExitCode() == bailExitCode {
+			return &pulumirpc.RunResponse{Bail: true}, nil
+		}
+		return &pulumirpc.RunResponse{
+			Error: fmt.Sprintf("program exited with non-zero exit code: %d", exitErr.ExitCode()),
+		}, nil
+	}
+	return &pulumirpc.RunResponse{
+		Error: fmt.Sprintf("problem executing program (could not run language executor): %v", runErr),
+	}, nil
+}
+
+func (h *host) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: version.Version}, nil
+}
+
+// streamWriter forwards install output to the engine.
+type streamWriter struct {
+	send   func(*pulumirpc.InstallDependenciesResponse) error
+	stderr bool
+}
+
+func (w streamWriter) Write(p []byte) (int, error) {
+	b := append([]byte(nil), p...)
+	resp := &pulumirpc.InstallDependenciesResponse{Stdout: b}
+	if w.stderr {
+		resp = &pulumirpc.InstallDependenciesResponse{Stderr: b}
+	}
+	if err := w.send(resp); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
+	server grpc.ServerStreamingServer[pulumirpc.InstallDependenciesResponse],
+) error {
+	dir := req.GetDirectory()
+	if info := req.GetInfo(); info != nil && info.GetProgramDirectory() != "" {
+		dir = info.GetProgramDirectory()
+	}
+	tc, err := h.resolve(req.GetInfo(), dir)
+	if err != nil {
+		return err
+	}
+	var out, errOut io.Writer = streamWriter{send: server.Send}, streamWriter{send: server.Send, stderr: true}
+	return tc.InstallDependencies(server.Context(), dir, req.GetUseLanguageVersionTools(),
+		true /*showOutput*/, out, errOut)
+}
+
+func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
+	tc, err := h.resolve(req.GetInfo(), "")
+	if err != nil {
+		return nil, err
+	}
+	about, err := tc.About(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.AboutResponse{
+		Executable: about.PythonExecutable,
+		Version:    about.PythonVersion.String(),
+	}, nil
+}
+
+func (h *host) GetProgramDependencies(ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest,
+) (*pulumirpc.GetProgramDependenciesResponse, error) {
+	tc, err := h.resolve(req.GetInfo(), req.GetPwd())
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := tc.ListPackages(ctx, req.GetTransitiveDependencies())
+	if err != nil {
+		return nil, err
+	}
+	deps := make([]*pulumirpc.DependencyInfo, 0, len(pkgs))
+	for _, p := range pkgs {
+		deps = append(deps, &pulumirpc.DependencyInfo{Name: p.Name, Version: p.Version})
+	}
+	return &pulumirpc.GetProgramDependenciesResponse{Dependencies: deps}, nil
+}
+
+func (h *host) RuntimeOptionsPrompts(context.Context, *pulumirpc.RuntimeOptionsRequest,
+) (*pulumirpc.RuntimeOptionsResponse, error) {
+	return &pulumirpc.RuntimeOptionsResponse{}, nil
+}
