@@ -136,6 +136,8 @@ class Registered:
     secret_inputs: set[str]
     """Top-level input names whose value was (or held) a secret."""
     options: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    """Outputs as the mocks returned them (auto-names filled in), secrets unwrapped."""
 
 
 class RecordingMonitor(MockMonitor):
@@ -166,6 +168,7 @@ class RecordingMonitor(MockMonitor):
                         "replace_on_changes": list(request.replaceOnChanges),
                         "provider": request.provider,
                     },
+                    state=_unwrap(self.resources[response.urn].state)[0] if response.urn in self.resources else {},
                 )
             )
         return response
@@ -181,6 +184,8 @@ class ProgramRun:
     exports: dict[str, Any]
     secret_exports: set[str]
     component_outputs: dict[str, dict[str, Any]]
+    error: BaseException | None = None
+    """What the program raised, when run with ``expect_error``."""
 
     def of_type(self, type_token: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_token]
@@ -202,7 +207,11 @@ class ProgramRun:
 
 
 def run(
-    body: Callable[[], Mapping[str, Any] | None], *, config: Mapping[str, str] | None = None, preview: bool = False
+    body: Callable[[], Mapping[str, Any] | None],
+    *,
+    config: Mapping[str, str] | None = None,
+    preview: bool = False,
+    expect_error: bool = False,
 ) -> ProgramRun:
     """Run ``body`` under fresh mocks; whatever it returns (name to Output) is resolved into ``exports``."""
     mocks = LabMocks()
@@ -231,11 +240,21 @@ def run(
             pairs += [output, output.is_secret()]
         return pulumi.Output.all(*pairs).apply(collect)
 
-    execute()
-    return ProgramRun(monitor.registered, exports, secret_exports, monitor.outputs)
+    error: BaseException | None = None
+    try:
+        execute()
+    except Exception as raised:
+        if not expect_error:
+            raise
+        error = raised
+    if expect_error and error is None:
+        raise AssertionError("the program was expected to fail")
+    return ProgramRun(monitor.registered, exports, secret_exports, monitor.outputs, error)
 
 
-def run_program(config: Mapping[str, str] | None = None, *, preview: bool = False) -> ProgramRun:
+def run_program(
+    config: Mapping[str, str] | None = None, *, preview: bool = False, expect_error: bool = False
+) -> ProgramRun:
     """Run ``__main__.py`` afresh, as `pulumi up` would, and resolve its exports."""
 
     def body() -> Mapping[str, Any]:
@@ -244,4 +263,4 @@ def run_program(config: Mapping[str, str] | None = None, *, preview: bool = Fals
         assert stack is not None
         return dict(stack.outputs)  # type: ignore[attr-defined]
 
-    return run(body, config=config, preview=preview)
+    return run(body, config=config, preview=preview, expect_error=expect_error)

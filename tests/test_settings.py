@@ -1,0 +1,74 @@
+"""Stack configuration: every setting declared, defaults in step, bad values refused early."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+
+from components.settings import DEFAULTS
+from tests.harness import ROOT, run_program
+
+PROJECT_FILE = ROOT / "Pulumi.yaml"
+
+
+def test_every_setting_is_declared_in_pulumi_yaml_with_the_programs_default() -> None:
+    declared = yaml.safe_load(Path(PROJECT_FILE).read_text())["config"]
+    assert set(declared) == set(DEFAULTS)
+    for key, declaration in declared.items():
+        assert declaration["description"], key
+        if key == "kubeContext":
+            assert "default" not in declaration  # unset means the kubeconfig's current context
+        else:
+            assert declaration["default"] == DEFAULTS[key], key
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [
+        ("namespace", "Multi_Container", "DNS-1123 label"),
+        ("namespace", "x" * 64, "DNS-1123 label"),
+        ("patterns", '["sidecar", "mesh"]', "one of 'sidecar', 'adapter'"),
+        ("patterns", "[]", "at least one of"),
+        ("patterns", '{"sidecar": true}', "a list of pattern names"),
+        ("busyboxImage", "busybox", "pinned to a tag or digest"),
+        ("nginxImage", "nginx:latest", "'latest' changes under the lab"),
+        ("dbImage", "Redis:7!", "an image reference"),
+        ("tlsAlgorithm", "DSA", "one of 'ECDSA', 'RSA'"),
+        ("tlsEcdsaCurve", "P224", "one of 'P256', 'P384', 'P521'"),
+        ("tlsRsaBits", "1024", "one of 2048, 3072, 4096"),
+        ("tlsRsaBits", "many", "a whole number"),
+        ("tlsValidityHours", "0", "greater than zero"),
+        ("tlsValidityHours", "-5", "greater than zero"),
+        ("tlsEarlyRenewalHours", "-1", "zero or more"),
+        ("tlsEarlyRenewalHours", "720", "fewer hours than tlsValidityHours"),
+        ("cpuRequest", "ten", "Kubernetes quantity"),
+        ("memoryLimit", "0Mi", "greater than zero"),
+        ("cpuRequest", "2", "at most 'cpuLimit'"),
+        ("nativeSidecar", "yes", "true or false"),
+        ("failingInit", "1", "true or false"),
+    ],
+)
+def test_a_bad_setting_fails_naming_it_before_any_resource_is_registered(
+    setting: str, value: str, expected: str
+) -> None:
+    run = run_program({setting: value}, expect_error=True)
+    assert isinstance(run.error, pulumi.RunError)
+    message = str(run.error)
+    assert f"'{setting}'" in message
+    assert expected in message
+    assert run.resources == []
+
+
+def test_patterns_may_be_given_as_a_comma_separated_list() -> None:
+    run = run_program({"patterns": "adapter, ambassador"})
+    assert set(run.exports["workloads"]) == {"adapter", "ambassador"}
+
+
+def test_rsa_keys_take_the_configured_size() -> None:
+    key = run_program({"tlsAlgorithm": "RSA", "tlsRsaBits": "3072"}).one("tls:index/privateKey:PrivateKey")
+    assert key.inputs["algorithm"] == "RSA"
+    assert key.inputs["rsaBits"] == 3072
+    assert "ecdsaCurve" not in key.inputs
