@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the project's checks. Prepares .venv itself.
+#   scripts/test.sh           lint, format, types and the unit tests (fast, no cluster)
+#   scripts/test.sh runtime   runs every container's real commands in Linux namespaces (root)
+#   scripts/test.sh e2e       real pulumi up/preview/destroy against a local control plane
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/venv.sh
+. scripts/venv.sh
+
+suite="${1:-unit}"
+ensure_venv requirements-dev.txt
+
+case "$suite" in
+  unit)
+    echo "==> ruff check";          .venv/bin/ruff check .
+    echo "==> ruff format --check"; .venv/bin/ruff format --check .
+    echo "==> pyright";             .venv/bin/pyright
+    echo "==> pytest";              .venv/bin/python -m pytest
+    ;;
+  runtime)
+    scripts/install-runtime-deps.sh
+    .venv/bin/python -m pytest -m runtime tests/runtime
+    ;;
+  e2e)
+    e2e/install-toolchain.sh
+    .venv/bin/python -m pytest -m e2e tests/e2e
+    ;;
+  *)
+    echo "usage: scripts/test.sh [unit|runtime|e2e]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Deploys the lab with one command: checks the prerequisites, prepares .venv, uses your Pulumi
+# backend (or a local one in .pulumi-state when you are not logged in to any), selects or
+# creates the stack and runs `pulumi up`. Extra arguments go to `pulumi up` (e.g. --yes).
+#   scripts/up.sh [pulumi up options]      stack: $PULUMI_STACK, default "dev"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/venv.sh
+. scripts/venv.sh
+
+stack="${PULUMI_STACK:-dev}"
+
+if ! command -v pulumi >/dev/null 2>&1; then
+  cat >&2 <<'MSG'
+error: the Pulumi CLI is not installed (no `pulumi` on PATH).
+       Install it: https://www.pulumi.com/docs/iac/download-install/
+       (Linux/macOS: curl -fsSL https://get.pulumi.com | sh; macOS: brew install pulumi/tap/pulumi)
+MSG
+  exit 1
+fi
+if ! command -v kubectl >/dev/null 2>&1; then
+  cat >&2 <<'MSG'
+error: kubectl is not installed; the lab is explored with it.
+       Install it: https://kubernetes.io/docs/tasks/tools/
+MSG
+  exit 1
+fi
+ensure_venv requirements.txt
+
+credentials="${PULUMI_HOME:-$HOME/.pulumi}/credentials.json"
+if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! grep -q '"current": *"[^"]' "$credentials" 2>/dev/null; then
+  mkdir -p .pulumi-state
+  export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
+  echo "==> not logged in to a Pulumi backend: keeping state in $PWD/.pulumi-state"
+  if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    export PULUMI_CONFIG_PASSPHRASE=""
+    echo "==> secrets in that state are encrypted with an empty passphrase (set PULUMI_CONFIG_PASSPHRASE to choose one)"
+  fi
+fi
+
+pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack"
+
+context_args=()
+kube_context=$(pulumi config get kubeContext --stack "$stack" 2>/dev/null || true)
+[ -n "$kube_context" ] && context_args=(--context "$kube_context")
+if ! kubectl "${context_args[@]}" version --request-timeout=5s >/dev/null 2>&1; then
+  cat >&2 <<MSG
+error: no Kubernetes cluster answers at kube context '${kube_context:-$(kubectl config current-context 2>/dev/null || echo none)}'.
+       Start one (Kubernetes 1.29+), for example:
+         kind create cluster        (https://kind.sigs.k8s.io)
+         minikube start             (https://minikube.sigs.k8s.io)
+         k3d cluster create         (https://k3d.io)
+       or choose a context: pulumi config set kubeContext <context> --stack ${stack}
+MSG
+  exit 1
+fi
+
+exec pulumi up --stack "$stack" "$@"
