@@ -216,7 +216,8 @@ build_provider_tls() {
 	local ldflags="-s -w -X multi-container-patterns/e2e/toolchain/pulumi-resource-tls/tlsinfo.Version=$PULUMI_TLS_VERSION"
 	# 1. schema.json and bridge-metadata.json from the upstream provider's schema.
 	go build -trimpath -ldflags "$ldflags" -o "$dir/bin/pulumi-tfgen-tls" ./cmd/pulumi-tfgen-tls
-	"$dir/bin/pulumi-tfgen-tls" schema --out "$cmd"
+	UPSTREAM_REPO_PATH=$(moddir github.com/hashicorp/terraform-provider-tls) \
+		"$dir/bin/pulumi-tfgen-tls" schema --out "$cmd"
 	python3 - "$cmd" "$PULUMI_TLS_VERSION" <<'PY'
 import json, sys
 d, version = sys.argv[1], sys.argv[2]

@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# A local Kubernetes control plane on 127.0.0.1 for the end-to-end tests:
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok, which
+# simulates one Node (kwok-node-0) so that pods are scheduled and become
+# Running/Ready, Deployments roll out and Services get endpoints. Nothing runs
+# in the pods: kwok only writes their status.
+#
+# Usage:
+#   e2e/cluster.sh start     start everything, wait until it is ready, print KUBECONFIG=...
+#   e2e/cluster.sh stop      stop every process this script started and wipe the state dir
+#   e2e/cluster.sh status    show the processes and the node
+#   e2e/cluster.sh env       print `export KUBECONFIG=...`
+#
+# The binaries come from install-toolchain.sh (its cache, built if missing) or
+# from E2E_BIN_DIR. State (certificates, etcd data, logs, pid files, the admin
+# kubeconfig) lives in ${E2E_CLUSTER_DIR:-${TMPDIR:-/tmp}/multi-container-patterns-e2e-cluster}.
+# Listening ports are picked free on 127.0.0.1 at start.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DIR=${E2E_CLUSTER_DIR:-${TMPDIR:-/tmp}/multi-container-patterns-e2e-cluster}
+NODE_NAME=kwok-node-0
+START_TIMEOUT=${E2E_CLUSTER_TIMEOUT:-180}
+
+log() { printf '[cluster] %s\n' "$*" >&2; }
+die() {
+	log "ERROR: $*"
+	exit 1
+}
+
+bin_dir() {
+	if [ -n "${E2E_BIN_DIR:-}" ]; then
+		echo "$E2E_BIN_DIR"
+	else
+		local prefix
+		prefix=$("$HERE/install-toolchain.sh" --prefix)
+		if [ ! -x "$prefix/bin/kwok" ]; then
+			"$HERE/install-toolchain.sh" >/dev/null
+		fi
+		echo "$prefix/bin"
+	fi
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_until DESCRIPTION SECONDS COMMAND...: polls COMMAND every 0.5 s.
+wait_until() {
+	local what=$1 timeout=$2 deadline
+	shift 2
+	deadline=$(($(date +%s) + timeout))
+	until "$@" >/dev/null 2>&1; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			log "timed out after ${timeout}s waiting for $what"
+			return 1
+		fi
+		check_processes || return 1
+		sleep 0.5
+	done
+	log "$what: ok"
+}
+
+# Fails if a started component has exited (and shows its log).
+check_processes() {
+	local f name
+	for f in "$DIR"/run/*.pid; do
+		[ -e "$f" ] || continue
+		name=$(basename "$f" .pid)
+		if ! kill -0 "$(cat "$f")" 2>/dev/null; then
+			log "$name exited; last lines of $DIR/logs/$name.log:"
+			tail -n 30 "$DIR/logs/$name.log" >&2 || true
+			return 1
+		fi
+	done
+}
+
+launch() {
+	local name=$1
+	shift
+	nohup "$@" >"$DIR/logs/$name.log" 2>&1 </dev/null &
+	echo $! >"$DIR/run/$name.pid"
+	log "$name started (pid $!)"
+}
+
+gen_certs() {
+	local p=$DIR/pki
+	mkdir -p "$p"
+	(
+		cd "$p"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=e2e-ca" \
+			-keyout ca.key -out ca.crt
+		cat >apiserver.ext <<'EOF'
+subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+extendedKeyUsage=serverAuth
+keyUsage=critical,digitalSignature,keyEncipherment
+EOF
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout apiserver.key -out apiserver.csr
+		openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			-extfile apiserver.ext -out apiserver.crt
+		printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n' >client.ext
+		openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=e2e-admin" -keyout admin.key -out admin.csr
+		openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			-extfile client.ext -out admin.crt
+		openssl genrsa -out sa.key 2048
+		openssl rsa -in sa.key -pubout -out sa.pub
+		rm -f ./*.csr ./*.ext
+	) >"$DIR/logs/pki.log" 2>&1 || die "certificate generation failed: $DIR/logs/pki.log"
+}
+
+write_kubeconfig() {
+	cat >"$DIR/admin.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: e2e
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority: $DIR/pki/ca.crt
+users:
+- name: e2e-admin
+  user:
+    client-certificate: $DIR/pki/admin.crt
+    client-key: $DIR/pki/admin.key
+contexts:
+- name: e2e
+  context:
+    cluster: e2e
+    user: e2e-admin
+current-context: e2e
+EOF
+	chmod 600 "$DIR/admin.kubeconfig"
+}
+
+curl_api() {
+	curl -fsS --max-time 5 --cacert "$DIR/pki/ca.crt" --cert "$DIR/pki/admin.crt" --key "$DIR/pki/admin.key" "$@"
+}
+
+node_manifest() {
+	cat <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $NODE_NAME
+  annotations:
+    node.alpha.kubernetes.io/ttl: "0"
+    kwok.x-k8s.io/node: fake
+  labels:
+    kubernetes.io/hostname: $NODE_NAME
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
+EOF
+}
+
+start() {
+	local bin t0
+	t0=$(date +%s)
+	if [ -d "$DIR/run" ] && ls "$DIR"/run/*.pid >/dev/null 2>&1; then
+		die "a cluster seems to run already in $DIR (run '$0 stop' first)"
+	fi
+	for tool in openssl curl python3; do
+		command -v "$tool" >/dev/null || die "$tool is required"
+	done
+	bin=$(bin_dir)
+	for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl; do
+		[ -x "$bin/$b" ] || die "$bin/$b is missing (run e2e/install-toolchain.sh)"
+	done
+	rm -rf "$DIR"
+	mkdir -p "$DIR/logs" "$DIR/run" "$DIR/etcd"
+	chmod 700 "$DIR"
+
+	ETCD_PORT=$(free_port)
+	ETCD_PEER_PORT=$(free_port)
+	APISERVER_PORT=$(free_port)
+	KCM_PORT=$(free_port)
+	SCHED_PORT=$(free_port)
+	KWOK_PORT=$(free_port)
+	cat >"$DIR/ports.env" <<EOF
+ETCD_PORT=$ETCD_PORT
+ETCD_PEER_PORT=$ETCD_PEER_PORT
+APISERVER_PORT=$APISERVER_PORT
+KCM_PORT=$KCM_PORT
+SCHED_PORT=$SCHED_PORT
+KWOK_PORT=$KWOK_PORT
+EOF
+	gen_certs
+	write_kubeconfig
+	local kc=$DIR/admin.kubeconfig
+
+	launch etcd "$bin/etcd" --name=e2e --data-dir="$DIR/etcd" \
+		--listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+		--listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-cluster="e2e=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync=true \
+		--listen-metrics-urls="" --log-level=warn
+	wait_until "etcd /readyz" 60 curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/readyz"
+
+	launch kube-apiserver "$bin/kube-apiserver" \
+		--etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+		--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
+		--cert-dir="$DIR/pki" --tls-cert-file="$DIR/pki/apiserver.crt" --tls-private-key-file="$DIR/pki/apiserver.key" \
+		--client-ca-file="$DIR/pki/ca.crt" \
+		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
+		--service-account-key-file="$DIR/pki/sa.pub" --service-account-signing-key-file="$DIR/pki/sa.key" \
+		--service-cluster-ip-range=10.0.0.0/24 \
+		--authorization-mode=Node,RBAC --allow-privileged=true \
+		--profiling=false --v=1
+	wait_until "kube-apiserver /readyz" 120 curl_api "https://127.0.0.1:$APISERVER_PORT/readyz"
+
+	launch kube-controller-manager "$bin/kube-controller-manager" \
+		--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
+		--bind-address=127.0.0.1 --secure-port="$KCM_PORT" --leader-elect=false \
+		--root-ca-file="$DIR/pki/ca.crt" --service-account-private-key-file="$DIR/pki/sa.key" \
+		--use-service-account-credentials=false --controllers='*' \
+		--node-monitor-grace-period=60s --profiling=false --v=1
+	launch kube-scheduler "$bin/kube-scheduler" \
+		--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
+		--bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false --profiling=false --v=1
+	wait_until "kube-controller-manager /healthz" 60 curl_api -k "https://127.0.0.1:$KCM_PORT/healthz"
+	wait_until "kube-scheduler /healthz" 60 curl_api -k "https://127.0.0.1:$SCHED_PORT/healthz"
+
+	node_manifest | "$bin/kubectl" --kubeconfig="$kc" apply -f - >/dev/null
+	launch kwok "$bin/kwok" --kubeconfig="$kc" \
+		--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+		--manage-nodes-with-label-selector= --manage-single-node= \
+		--cidr=10.244.0.0/16 --node-ip=10.244.0.1 --node-lease-duration-seconds=40 \
+		--server-address="127.0.0.1:$KWOK_PORT"
+	wait_until "node $NODE_NAME Ready" 60 \
+		"$bin/kubectl" --kubeconfig="$kc" wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s
+	# The service-account controller creates `default` in each namespace; pods
+	# are refused until it exists.
+	wait_until "serviceaccount default/default" 60 \
+		"$bin/kubectl" --kubeconfig="$kc" -n default get serviceaccount default
+	log "control plane ready in $(($(date +%s) - t0))s; $("$bin/kubectl" --kubeconfig="$kc" version 2>/dev/null | tail -1)"
+	echo "KUBECONFIG=$kc"
+}
+
+stop() {
+	local f pid name i
+	if [ ! -d "$DIR" ]; then
+		log "nothing to stop ($DIR does not exist)"
+		return 0
+	fi
+	for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+		f=$DIR/run/$name.pid
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || true
+			for i in $(seq 1 40); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.25
+			done
+			if kill -0 "$pid" 2>/dev/null; then
+				kill -KILL "$pid" 2>/dev/null || true
+			fi
+			log "$name stopped (pid $pid)"
+		fi
+		rm -f "$f"
+	done
+	rm -rf "$DIR"
+	log "state removed ($DIR)"
+}
+
+status() {
+	local f
+	[ -d "$DIR/run" ] || {
+		log "not running"
+		return 1
+	}
+	for f in "$DIR"/run/*.pid; do
+		[ -e "$f" ] || continue
+		if kill -0 "$(cat "$f")" 2>/dev/null; then
+			echo "$(basename "$f" .pid): running (pid $(cat "$f"))"
+		else
+			echo "$(basename "$f" .pid): exited"
+		fi
+	done
+	"$(bin_dir)/kubectl" --kubeconfig="$DIR/admin.kubeconfig" get nodes -o wide
+}
+
+case "${1:-}" in
+start) start ;;
+stop) stop ;;
+status) status ;;
+env) echo "export KUBECONFIG=$DIR/admin.kubeconfig" ;;
+*)
+	echo "usage: $0 start|stop|status|env" >&2
+	exit 2
+	;;
+esac
