@@ -8,28 +8,23 @@ app writes ``metrics.raw``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 
 from .. import naming
 from ..commands import kubectl_commands
-from ..defaults import BUSYBOX_IMAGE, UNPRIVILEGED, Resources
-from ..files import CHECKSUM_ANNOTATION, file_bundle
-from ..labels import Labels, object_labels
-from ..pod import Container, PodTemplate, Volume
+from ..defaults import BUSYBOX_IMAGE
+from ..pattern import PatternArgs, PatternScope, checksum_annotations
+from ..pod import PodTemplate, Volume
 from ..workloads import pod
 
-FILES = Path(__file__).parent
 SCRIPTS = ("app.sh", "adapter.sh", "to-prometheus.awk")
 
 
 @dataclass(frozen=True, kw_only=True)
-class AdapterArgs:
-    namespace: pulumi.Input[str]
-    """Namespace of every object."""
+class AdapterArgs(PatternArgs):
     pod_name: str = "adapter-format"
     """Name of the Pod."""
     image: str = BUSYBOX_IMAGE
@@ -38,11 +33,9 @@ class AdapterArgs:
     """Where both containers mount the shared volume; the app writes `metrics.raw` there."""
     metrics_interval_seconds: int = 5
     """How often the app writes a batch of metrics."""
-    resources: Resources = field(default_factory=Resources)
-    instance: str = "lab"
-    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         naming.dns1123_subdomain("pod_name", self.pod_name)
         naming.image_reference("image", self.image)
         naming.absolute_path("metrics_dir", self.metrics_dir)
@@ -57,47 +50,37 @@ class Adapter(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AdapterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("multicontainer:patterns:Adapter", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        labels = Labels(args.pod_name, "adapter", args.instance, args.labels)
-
-        scripts = file_bundle(
-            f"{name}-scripts",
-            volume_name="scripts",
-            directory=FILES,
-            names=SCRIPTS,
-            namespace=args.namespace,
-            labels=object_labels("adapter", args.instance, args.labels),
-            opts=child,
-        )
-        scripts_mount = scripts.volume.mount("/scripts", read_only=True)
+        scope = PatternScope(self, name, "adapter", args, Path(__file__).parent)
+        scripts, scripts_mount = scope.files("scripts", SCRIPTS, mount_path="/scripts")
         metrics_volume = Volume.empty_dir("metrics-volume")
         raw_file = metrics_volume.mount(args.metrics_dir).file("metrics.raw")
 
-        app = Container(
-            name="app",
+        app = scope.script_container(
+            "app",
             image=args.image,
-            command=["sh", scripts_mount.file("app.sh")],
+            scripts=scripts_mount,
+            script="app.sh",
             env={"METRICS_FILE": raw_file, "METRICS_INTERVAL_SECONDS": str(args.metrics_interval_seconds)},
-            mounts=[metrics_volume.mount(args.metrics_dir), scripts_mount],
-            privileges=UNPRIVILEGED,
-            resources=args.resources,
+            mounts=[metrics_volume.mount(args.metrics_dir)],
         )
-        adapter = Container(
-            name="adapter",
+        adapter = scope.script_container(
+            "adapter",
             image=args.image,
-            command=["sh", scripts_mount.file("adapter.sh")],
+            scripts=scripts_mount,
+            script="adapter.sh",
             env={"METRICS_FILE": raw_file, "CONVERTER": scripts_mount.file("to-prometheus.awk")},
-            mounts=[metrics_volume.mount(args.metrics_dir, read_only=True), scripts_mount],
-            privileges=UNPRIVILEGED,
-            resources=args.resources,
+            mounts=[metrics_volume.mount(args.metrics_dir, read_only=True)],
         )
         template = PodTemplate(
-            containers=[app, adapter],
-            default_container=app.name,
-            annotations={CHECKSUM_ANNOTATION: scripts.checksum},
+            containers=[app, adapter], default_container=app.name, annotations=checksum_annotations(scripts)
         )
         self.workload = pod(
-            f"{name}-pod", name=args.pod_name, namespace=args.namespace, labels=labels, template=template, opts=child
+            f"{name}-pod",
+            name=args.pod_name,
+            namespace=args.namespace,
+            labels=scope.workload_labels(args.pod_name),
+            template=template,
+            opts=scope.child,
         )
         self.pod_name = self.workload.resource.metadata.name
         self.kubectl_commands = kubectl_commands(

@@ -8,7 +8,7 @@ TLS port. The certificate covers ``localhost``, ``127.0.0.1`` and the Service's 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,15 +16,13 @@ import pulumi
 
 from .. import naming
 from ..commands import kubectl_commands
-from ..defaults import NGINX_IMAGE, Resources
-from ..files import CHECKSUM_ANNOTATION, file_bundle
-from ..labels import Labels, object_labels
+from ..defaults import NGINX_IMAGE
 from ..nginx import CONF_DIR, nginx_container
+from ..pattern import PatternArgs, PatternScope, checksum_annotations
 from ..pod import PodTemplate, Port, Volume, http_probe
 from ..tls import TlsSettings, serving_certificate, sha256_fingerprint
 from ..workloads import pod, service
 
-FILES = Path(__file__).parent
 CONFIGS = ("proxy.conf",)
 TLS_KEYS = ("tls.crt", "tls.key")
 APP_PORT = Port("app-port", 80)
@@ -32,9 +30,7 @@ PROXY_PORT = Port("proxy-port", 8443)
 
 
 @dataclass(frozen=True, kw_only=True)
-class AmbassadorArgs:
-    namespace: pulumi.Input[str]
-    """Namespace of every object."""
+class AmbassadorArgs(PatternArgs):
     pod_name: str = "ambassador-proxy"
     """Name of the Pod."""
     service_name: str = "ambassador-proxy"
@@ -44,11 +40,9 @@ class AmbassadorArgs:
     tls: TlsSettings = field(default_factory=TlsSettings)
     extra_dns_names: Sequence[str] = ()
     """More DNS names for the certificate."""
-    resources: Resources = field(default_factory=Resources)
-    instance: str = "lab"
-    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         naming.dns1123_subdomain("pod_name", self.pod_name)
         naming.dns1123_label("service_name", self.service_name)
         naming.image_reference("app_image", self.app_image)
@@ -79,9 +73,7 @@ class Ambassador(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AmbassadorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("multicontainer:patterns:Ambassador", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        labels = Labels(args.pod_name, "ambassador", args.instance, args.labels)
-        support_labels = object_labels("ambassador", args.instance, args.labels)
+        scope = PatternScope(self, name, "ambassador", args, Path(__file__).parent)
 
         dns_names = pulumi.Output.from_input(args.namespace).apply(
             lambda namespace: ["localhost", *service_dns_names(args.service_name, namespace), *args.extra_dns_names]
@@ -93,18 +85,10 @@ class Ambassador(pulumi.ComponentResource):
             dns_names=dns_names,
             ip_addresses=["127.0.0.1"],
             namespace=args.namespace,
-            labels=support_labels,
-            opts=child,
+            labels=scope.object_labels,
+            opts=scope.child,
         )
-        config = file_bundle(
-            f"{name}-proxy-config",
-            volume_name="proxy-config",
-            directory=FILES,
-            names=CONFIGS,
-            namespace=args.namespace,
-            labels=support_labels,
-            opts=child,
-        )
+        config, config_mount = scope.files("proxy-config", CONFIGS, mount_path=CONF_DIR)
         tls_mount = Volume.from_secret("tls", certificate.secret, TLS_KEYS).mount("/etc/nginx/tls", read_only=True)
         app = nginx_container(
             "app", image=args.app_image, port=APP_PORT, resources=args.resources, readiness_probe=http_probe(APP_PORT)
@@ -114,7 +98,7 @@ class Ambassador(pulumi.ComponentResource):
             image=args.proxy_image,
             port=PROXY_PORT,
             resources=args.resources,
-            conf=config.volume.mount(CONF_DIR, read_only=True),
+            conf=config_mount,
             extra_mounts=[tls_mount],
             readiness_probe=http_probe(PROXY_PORT, scheme="HTTPS"),
         )
@@ -122,13 +106,18 @@ class Ambassador(pulumi.ComponentResource):
             containers=[app, proxy],
             default_container=app.name,
             annotations={
-                CHECKSUM_ANNOTATION: config.checksum,
+                **checksum_annotations(config),
                 # A renewed certificate must reach the proxy: its fingerprint is part of the pod.
                 "multicontainer.patterns/cert-sha256": certificate.cert.cert_pem.apply(sha256_fingerprint),
             },
         )
         self.workload = pod(
-            f"{name}-pod", name=args.pod_name, namespace=args.namespace, labels=labels, template=template, opts=child
+            f"{name}-pod",
+            name=args.pod_name,
+            namespace=args.namespace,
+            labels=scope.workload_labels(args.pod_name),
+            template=template,
+            opts=scope.child,
         )
         self.service = service(
             f"{name}-service",
@@ -136,7 +125,7 @@ class Ambassador(pulumi.ComponentResource):
             namespace=args.namespace,
             workload=self.workload,
             ports=[(PROXY_PORT, PROXY_PORT.number)],
-            opts=child,
+            opts=scope.child,
         )
         self.pod_name = self.workload.resource.metadata.name
         self.service_name = self.service.metadata.name

@@ -13,29 +13,24 @@ experiment: the pod stays in ``Init:Error``/``Init:CrashLoopBackOff`` and the ap
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 
 from .. import naming
 from ..commands import kubectl_commands
-from ..defaults import BUSYBOX_IMAGE, DB_IMAGE, REDIS, UNPRIVILEGED, Resources
-from ..files import CHECKSUM_ANNOTATION, file_bundle
-from ..labels import Labels, object_labels
+from ..defaults import BUSYBOX_IMAGE, DB_IMAGE, REDIS, UNPRIVILEGED
+from ..pattern import PatternArgs, PatternScope, checksum_annotations
 from ..pod import Container, PodTemplate, Port, Volume, tcp_probe
 from ..workloads import deployment, pod, service
 
-FILES = Path(__file__).parent
 SCRIPTS = ("init-config.sh", "init-wait-db.sh", "app.sh")
 DB_PORT = Port("redis", 6379)
 
 
 @dataclass(frozen=True, kw_only=True)
-class InitContainersArgs:
-    namespace: pulumi.Input[str]
-    """Namespace of every object."""
+class InitContainersArgs(PatternArgs):
     pod_name: str = "init-demo"
     """Name of the Pod."""
     db_name: str = "db"
@@ -48,11 +43,9 @@ class InitContainersArgs:
     """A value init-config writes into the app's configuration."""
     failing_init: bool = False
     """Add an init container that exits 1 (the lab's failing-init experiment)."""
-    resources: Resources = field(default_factory=Resources)
-    instance: str = "lab"
-    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         naming.dns1123_subdomain("pod_name", self.pod_name)
         naming.dns1123_label("db_name", self.db_name)
         naming.image_reference("image", self.image)
@@ -69,16 +62,15 @@ class InitContainers(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: InitContainersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("multicontainer:patterns:InitContainers", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        support_labels = object_labels("init-containers", args.instance, args.labels)
+        scope = PatternScope(self, name, "init-containers", args, Path(__file__).parent)
 
         self.db_workload = deployment(
             f"{name}-db",
             name=args.db_name,
             namespace=args.namespace,
-            labels=Labels(args.db_name, "database", args.instance, args.labels),
+            labels=scope.workload_labels(args.db_name, "database"),
             template=_database_template(args),
-            opts=child,
+            opts=scope.child,
         )
         self.db_service = service(
             f"{name}-db-service",
@@ -86,33 +78,23 @@ class InitContainers(pulumi.ComponentResource):
             namespace=args.namespace,
             workload=self.db_workload,
             ports=[(DB_PORT, DB_PORT.number)],
-            opts=child,
+            opts=scope.child,
         )
 
-        scripts = file_bundle(
-            f"{name}-scripts",
-            volume_name="scripts",
-            directory=FILES,
-            names=SCRIPTS,
-            namespace=args.namespace,
-            labels=support_labels,
-            opts=child,
-        )
-        scripts_mount = scripts.volume.mount("/scripts", read_only=True)
+        scripts, scripts_mount = scope.files("scripts", SCRIPTS, mount_path="/scripts")
         config_volume = Volume.empty_dir("config-volume", size_limit="1Mi")
         config_file = config_volume.mount("/config").file("app.conf")
 
         def script_container(
-            container_name: str, script: str, env: Mapping[str, str], *, writes_config: bool
+            container_name: str, script: str, env: dict[str, str], *, writes_config: bool
         ) -> Container:
-            return Container(
-                name=container_name,
+            return scope.script_container(
+                container_name,
                 image=args.image,
-                command=["sh", scripts_mount.file(script)],
+                scripts=scripts_mount,
+                script=script,
                 env={"CONFIG_FILE": config_file, **env},
-                mounts=[config_volume.mount("/config", read_only=not writes_config), scripts_mount],
-                privileges=UNPRIVILEGED,
-                resources=args.resources,
+                mounts=[config_volume.mount("/config", read_only=not writes_config)],
             )
 
         init_containers = [
@@ -139,17 +121,17 @@ class InitContainers(pulumi.ComponentResource):
             containers=[app],
             init_containers=init_containers,
             default_container=app.name,
-            annotations={CHECKSUM_ANNOTATION: scripts.checksum},
+            annotations=checksum_annotations(scripts),
         )
         self.workload = pod(
             f"{name}-pod",
             name=args.pod_name,
             namespace=args.namespace,
-            labels=Labels(args.pod_name, "init-containers", args.instance, args.labels),
+            labels=scope.workload_labels(args.pod_name),
             template=template,
             expect_ready=not args.failing_init,
             # Created alongside the database on purpose: init-wait-db is what waits for it.
-            opts=child,
+            opts=scope.child,
         )
         self.pod_name = self.workload.resource.metadata.name
         self.db_service_name = self.db_service.metadata.name

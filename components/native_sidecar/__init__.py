@@ -11,31 +11,26 @@ completes, so the app never starts and the Deployment never becomes available.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 
 from .. import naming
 from ..commands import kubectl_commands
-from ..defaults import NGINX_IMAGE, Resources
-from ..files import CHECKSUM_ANNOTATION, file_bundle
-from ..labels import Labels, object_labels
+from ..defaults import NGINX_IMAGE
 from ..nginx import CONF_DIR, nginx_container
+from ..pattern import PatternArgs, PatternScope, checksum_annotations
 from ..pod import PodTemplate, Port, http_probe
 from ..workloads import deployment, service
 
-FILES = Path(__file__).parent
 CONFIGS = ("proxy.conf",)
 APP_PORT = Port("http", 80)
 PROXY_PORT = Port("proxy", 8080)
 
 
 @dataclass(frozen=True, kw_only=True)
-class NativeSidecarArgs:
-    namespace: pulumi.Input[str]
-    """Namespace of every object."""
+class NativeSidecarArgs(PatternArgs):
     deployment_name: str = "sidecar-proxy"
     """Name of the Deployment, of its `app` label and of the Service."""
     app_image: str = NGINX_IMAGE
@@ -43,11 +38,9 @@ class NativeSidecarArgs:
     native: bool = True
     """Declare the proxy with restartPolicy: Always (False reproduces the broken classic init container)."""
     replicas: int = 1
-    resources: Resources = field(default_factory=Resources)
-    instance: str = "lab"
-    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         naming.dns1123_label("deployment_name", self.deployment_name)
         naming.image_reference("app_image", self.app_image)
         naming.image_reference("proxy_image", self.proxy_image)
@@ -63,17 +56,8 @@ class NativeSidecar(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NativeSidecarArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("multicontainer:patterns:NativeSidecar", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        config = file_bundle(
-            f"{name}-proxy-config",
-            volume_name="proxy-config",
-            directory=FILES,
-            names=CONFIGS,
-            namespace=args.namespace,
-            labels=object_labels("native-sidecar", args.instance, args.labels),
-            opts=child,
-        )
+        scope = PatternScope(self, name, "native-sidecar", args, Path(__file__).parent)
+        config, config_mount = scope.files("proxy-config", CONFIGS, mount_path=CONF_DIR)
         app = nginx_container(
             "app", image=args.app_image, port=APP_PORT, resources=args.resources, readiness_probe=http_probe(APP_PORT)
         )
@@ -82,7 +66,7 @@ class NativeSidecar(pulumi.ComponentResource):
             image=args.proxy_image,
             port=PROXY_PORT,
             resources=args.resources,
-            conf=config.volume.mount(CONF_DIR, read_only=True),
+            conf=config_mount,
             # Sidecars may have probes: the app starts once the proxy's startup probe passes.
             startup_probe=http_probe(PROXY_PORT, "/health", period=1),
             readiness_probe=http_probe(PROXY_PORT, "/health"),
@@ -93,17 +77,17 @@ class NativeSidecar(pulumi.ComponentResource):
             sidecars=[proxy],
             native_sidecars=args.native,
             default_container=app.name,
-            annotations={CHECKSUM_ANNOTATION: config.checksum},
+            annotations=checksum_annotations(config),
         )
         self.workload = deployment(
             f"{name}-deployment",
             name=args.deployment_name,
             namespace=args.namespace,
-            labels=Labels(args.deployment_name, "native-sidecar", args.instance, args.labels),
+            labels=scope.workload_labels(args.deployment_name),
             template=template,
             replicas=args.replicas,
             expect_ready=args.native,
-            opts=child,
+            opts=scope.child,
         )
         self.service = service(
             f"{name}-service",
@@ -111,7 +95,7 @@ class NativeSidecar(pulumi.ComponentResource):
             namespace=args.namespace,
             workload=self.workload,
             ports=[(PROXY_PORT, PROXY_PORT.number)],
-            opts=child,
+            opts=scope.child,
         )
         self.deployment_name = self.workload.resource.metadata.name
         self.service_name = self.service.metadata.name

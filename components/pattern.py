@@ -1,0 +1,95 @@
+"""What every pattern component shares: its common arguments and the helpers that build its
+ConfigMap of files, its labels and its script containers in one way for all patterns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+
+from . import naming
+from .defaults import UNPRIVILEGED, Resources
+from .files import CHECKSUM_ANNOTATION, FileBundle, file_bundle
+from .labels import Labels, object_labels
+from .pod import Container, Mount
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatternArgs:
+    """Arguments every pattern component takes."""
+
+    namespace: pulumi.Input[str]
+    """Namespace of every object the component creates."""
+    resources: Resources = field(default_factory=Resources)
+    """Requests and limits of every container."""
+    instance: str = "lab"
+    """`app.kubernetes.io/instance` label of every object."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra labels for every object."""
+
+    def __post_init__(self) -> None:
+        naming.dns1123_label("instance", self.instance)
+
+
+@dataclass(frozen=True)
+class PatternScope:
+    """One component's view of its own pieces: children are parented to it, named after it,
+    labelled as its pattern, and its files are read from its own directory."""
+
+    component: pulumi.ComponentResource
+    name: str
+    pattern: str
+    args: PatternArgs
+    directory: Path
+
+    @property
+    def child(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self.component)
+
+    @property
+    def object_labels(self) -> dict[str, str]:
+        return object_labels(self.pattern, self.args.instance, self.args.labels)
+
+    def workload_labels(self, workload_name: str, component: str | None = None) -> Labels:
+        return Labels(workload_name, component or self.pattern, self.args.instance, self.args.labels)
+
+    def files(self, suffix: str, names: Sequence[str], *, mount_path: str) -> tuple[FileBundle, Mount]:
+        """A ConfigMap with ``names`` from the component's directory, mounted read-only."""
+        bundle = file_bundle(
+            f"{self.name}-{suffix}",
+            volume_name=suffix,
+            directory=self.directory,
+            names=names,
+            namespace=self.args.namespace,
+            labels=self.object_labels,
+            opts=self.child,
+        )
+        return bundle, bundle.volume.mount(mount_path, read_only=True)
+
+    def script_container(
+        self,
+        name: str,
+        *,
+        image: str,
+        scripts: Mount,
+        script: str,
+        env: Mapping[str, str],
+        mounts: Sequence[Mount] = (),
+    ) -> Container:
+        """A container that runs one of the component's shell scripts with `sh`, unprivileged."""
+        return Container(
+            name=name,
+            image=image,
+            command=["sh", scripts.file(script)],
+            env=env,
+            mounts=[*mounts, scripts],
+            privileges=UNPRIVILEGED,
+            resources=self.args.resources,
+        )
+
+
+def checksum_annotations(*bundles: FileBundle) -> dict[str, pulumi.Input[str]]:
+    """The pod annotation that changes whenever a mounted file does."""
+    return {CHECKSUM_ANNOTATION: ",".join(bundle.checksum for bundle in bundles)}
