@@ -1,0 +1,1 @@
+"""Runtime tests: the lab's containers run for real, in Linux namespaces, as their pods would."""
