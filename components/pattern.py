@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from . import naming
 from .defaults import UNPRIVILEGED, Resources
 from .files import CHECKSUM_ANNOTATION, FileBundle, file_bundle
 from .labels import Labels, object_labels
-from .pod import Container, Mount
+from .pod import Container, Mount, PodTemplate, Port
+from .workloads import Workload, deployment, pod, service
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +89,51 @@ class PatternScope:
             mounts=[*mounts, scripts],
             privileges=UNPRIVILEGED,
             resources=self.args.resources,
+        )
+
+    def pod(self, pod_name: str, template: PodTemplate, *, expect_ready: bool = True) -> Workload:
+        """The component's Pod, labelled as its pattern."""
+        return pod(
+            f"{self.name}-pod",
+            name=pod_name,
+            namespace=self.args.namespace,
+            labels=self.workload_labels(pod_name),
+            template=template,
+            expect_ready=expect_ready,
+            opts=self.child,
+        )
+
+    def deployment(
+        self,
+        suffix: str,
+        name: str,
+        template: PodTemplate,
+        *,
+        component: str | None = None,
+        replicas: int = 1,
+        expect_ready: bool = True,
+    ) -> Workload:
+        """A Deployment of the component, labelled as its pattern (or as ``component``)."""
+        return deployment(
+            f"{self.name}-{suffix}",
+            name=name,
+            namespace=self.args.namespace,
+            labels=self.workload_labels(name, component),
+            template=template,
+            replicas=replicas,
+            expect_ready=expect_ready,
+            opts=self.child,
+        )
+
+    def service(self, suffix: str, name: str, workload: Workload, port: Port) -> k8s.core.v1.Service:
+        """A Service exposing one port of ``workload`` on the same port number."""
+        return service(
+            f"{self.name}-{suffix}",
+            name=name,
+            namespace=self.args.namespace,
+            workload=workload,
+            ports=[(port, port.number)],
+            opts=self.child,
         )
 
 

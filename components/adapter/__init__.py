@@ -18,7 +18,6 @@ from ..commands import kubectl_commands
 from ..defaults import BUSYBOX_IMAGE
 from ..pattern import PatternArgs, PatternScope, checksum_annotations
 from ..pod import PodTemplate, Volume
-from ..workloads import pod
 
 SCRIPTS = ("app.sh", "adapter.sh", "to-prometheus.awk")
 
@@ -74,14 +73,7 @@ class Adapter(pulumi.ComponentResource):
         template = PodTemplate(
             containers=[app, adapter], default_container=app.name, annotations=checksum_annotations(scripts)
         )
-        self.workload = pod(
-            f"{name}-pod",
-            name=args.pod_name,
-            namespace=args.namespace,
-            labels=scope.workload_labels(args.pod_name),
-            template=template,
-            opts=scope.child,
-        )
+        self.workload = scope.pod(args.pod_name, template)
         self.pod_name = self.workload.resource.metadata.name
         self.kubectl_commands = kubectl_commands(
             args.namespace,

@@ -21,7 +21,6 @@ from ..nginx import CONF_DIR, nginx_container
 from ..pattern import PatternArgs, PatternScope, checksum_annotations
 from ..pod import PodTemplate, Port, Volume, http_probe
 from ..tls import TlsSettings, serving_certificate, sha256_fingerprint
-from ..workloads import pod, service
 
 CONFIGS = ("proxy.conf",)
 TLS_KEYS = ("tls.crt", "tls.key")
@@ -111,22 +110,8 @@ class Ambassador(pulumi.ComponentResource):
                 "multicontainer.patterns/cert-sha256": certificate.cert.cert_pem.apply(sha256_fingerprint),
             },
         )
-        self.workload = pod(
-            f"{name}-pod",
-            name=args.pod_name,
-            namespace=args.namespace,
-            labels=scope.workload_labels(args.pod_name),
-            template=template,
-            opts=scope.child,
-        )
-        self.service = service(
-            f"{name}-service",
-            name=args.service_name,
-            namespace=args.namespace,
-            workload=self.workload,
-            ports=[(PROXY_PORT, PROXY_PORT.number)],
-            opts=scope.child,
-        )
+        self.workload = scope.pod(args.pod_name, template)
+        self.service = scope.service("service", args.service_name, self.workload, PROXY_PORT)
         self.pod_name = self.workload.resource.metadata.name
         self.service_name = self.service.metadata.name
         self.cert_pem = certificate.cert.cert_pem

@@ -23,7 +23,6 @@ from ..commands import kubectl_commands
 from ..defaults import BUSYBOX_IMAGE, DB_IMAGE, REDIS, UNPRIVILEGED
 from ..pattern import PatternArgs, PatternScope, checksum_annotations
 from ..pod import Container, PodTemplate, Port, Volume, tcp_probe
-from ..workloads import deployment, pod, service
 
 SCRIPTS = ("init-config.sh", "init-wait-db.sh", "app.sh")
 DB_PORT = Port("redis", 6379)
@@ -64,22 +63,8 @@ class InitContainers(pulumi.ComponentResource):
         super().__init__("multicontainer:patterns:InitContainers", name, None, opts)
         scope = PatternScope(self, name, "init-containers", args, Path(__file__).parent)
 
-        self.db_workload = deployment(
-            f"{name}-db",
-            name=args.db_name,
-            namespace=args.namespace,
-            labels=scope.workload_labels(args.db_name, "database"),
-            template=_database_template(args),
-            opts=scope.child,
-        )
-        self.db_service = service(
-            f"{name}-db-service",
-            name=args.db_name,
-            namespace=args.namespace,
-            workload=self.db_workload,
-            ports=[(DB_PORT, DB_PORT.number)],
-            opts=scope.child,
-        )
+        self.db_workload = scope.deployment("db", args.db_name, _database_template(args), component="database")
+        self.db_service = scope.service("db-service", args.db_name, self.db_workload, DB_PORT)
 
         scripts, scripts_mount = scope.files("scripts", SCRIPTS, mount_path="/scripts")
         config_volume = Volume.empty_dir("config-volume", size_limit="1Mi")
@@ -123,16 +108,8 @@ class InitContainers(pulumi.ComponentResource):
             default_container=app.name,
             annotations=checksum_annotations(scripts),
         )
-        self.workload = pod(
-            f"{name}-pod",
-            name=args.pod_name,
-            namespace=args.namespace,
-            labels=scope.workload_labels(args.pod_name),
-            template=template,
-            expect_ready=not args.failing_init,
-            # Created alongside the database on purpose: init-wait-db is what waits for it.
-            opts=scope.child,
-        )
+        # Created alongside the database on purpose: init-wait-db is what waits for it.
+        self.workload = scope.pod(args.pod_name, template, expect_ready=not args.failing_init)
         self.pod_name = self.workload.resource.metadata.name
         self.db_service_name = self.db_service.metadata.name
         self.kubectl_commands = kubectl_commands(

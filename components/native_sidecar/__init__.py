@@ -22,7 +22,6 @@ from ..defaults import NGINX_IMAGE
 from ..nginx import CONF_DIR, nginx_container
 from ..pattern import PatternArgs, PatternScope, checksum_annotations
 from ..pod import PodTemplate, Port, http_probe
-from ..workloads import deployment, service
 
 CONFIGS = ("proxy.conf",)
 APP_PORT = Port("http", 80)
@@ -79,24 +78,10 @@ class NativeSidecar(pulumi.ComponentResource):
             default_container=app.name,
             annotations=checksum_annotations(config),
         )
-        self.workload = deployment(
-            f"{name}-deployment",
-            name=args.deployment_name,
-            namespace=args.namespace,
-            labels=scope.workload_labels(args.deployment_name),
-            template=template,
-            replicas=args.replicas,
-            expect_ready=args.native,
-            opts=scope.child,
+        self.workload = scope.deployment(
+            "deployment", args.deployment_name, template, replicas=args.replicas, expect_ready=args.native
         )
-        self.service = service(
-            f"{name}-service",
-            name=args.deployment_name,
-            namespace=args.namespace,
-            workload=self.workload,
-            ports=[(PROXY_PORT, PROXY_PORT.number)],
-            opts=scope.child,
-        )
+        self.service = scope.service("service", args.deployment_name, self.workload, PROXY_PORT)
         self.deployment_name = self.workload.resource.metadata.name
         self.service_name = self.service.metadata.name
         self.kubectl_commands = kubectl_commands(
