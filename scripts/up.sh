@@ -27,16 +27,8 @@ MSG
 fi
 ensure_venv requirements.txt
 
-credentials="${PULUMI_HOME:-$HOME/.pulumi}/credentials.json"
-if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! grep -q '"current": *"[^"]' "$credentials" 2>/dev/null; then
-  mkdir -p .pulumi-state
-  export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
-  echo "==> not logged in to a Pulumi backend: keeping state in $PWD/.pulumi-state"
-  if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-    export PULUMI_CONFIG_PASSPHRASE=""
-    echo "==> secrets in that state are encrypted with an empty passphrase (set PULUMI_CONFIG_PASSPHRASE to choose one)"
-  fi
-fi
+# shellcheck source=scripts/backend.sh
+. scripts/backend.sh
 
 pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack"
 
