@@ -1,0 +1,71 @@
+"""Conventions every component keeps, checked over the source tree."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests import k8s
+from tests.harness import ProgramRun
+
+COMPONENTS = Path(__file__).resolve().parent.parent / "components"
+PATTERN_DIRS = ("sidecar", "adapter", "ambassador", "init_containers", "native_sidecar")
+
+
+def _component_classes() -> list[tuple[Path, ast.ClassDef]]:
+    found = []
+    for path in sorted(COMPONENTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(base, ast.Attribute) and base.attr == "ComponentResource" for base in node.bases
+            ):
+                found.append((path, node))
+    return found
+
+
+def test_there_is_one_component_per_pattern_plus_the_lab() -> None:
+    assert sorted(cls.name for _, cls in _component_classes()) == [
+        "Adapter",
+        "Ambassador",
+        "InitContainers",
+        "MultiContainerLab",
+        "NativeSidecar",
+        "Sidecar",
+    ]
+
+
+@pytest.mark.parametrize(("path", "cls"), _component_classes(), ids=lambda v: getattr(v, "name", ""))
+def test_each_component_uses_a_patterns_type_token_and_registers_outputs_last(path: Path, cls: ast.ClassDef) -> None:
+    init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    super_call = init.body[0]
+    assert isinstance(super_call, ast.Expr)
+    assert isinstance(super_call.value, ast.Call)
+    token = super_call.value.args[0]
+    assert isinstance(token, ast.Constant)
+    assert str(token.value).startswith("multicontainer:patterns:")
+    last = init.body[-1]
+    assert isinstance(last, ast.Expr)
+    assert isinstance(last.value, ast.Call)
+    assert isinstance(last.value.func, ast.Attribute)
+    assert last.value.func.attr == "register_outputs"
+
+
+def test_every_script_and_config_beside_a_component_is_shipped_verbatim(lab: ProgramRun) -> None:
+    on_disk = {
+        (path.parent.name, path.name): path.read_text()
+        for directory in PATTERN_DIRS
+        for path in (COMPONENTS / directory).iterdir()
+        if path.suffix in (".sh", ".awk", ".conf")
+    }
+    assert len(on_disk) == 10
+    shipped = {}
+    for config_map in lab.of_type("kubernetes:core/v1:ConfigMap"):
+        component = lab.by_urn(config_map.parent)
+        directory = next(d for d in PATTERN_DIRS if component.name == "lab-" + d.replace("_", "-"))
+        for key, text in config_map.inputs["data"].items():
+            shipped[(directory, key)] = text
+        assert config_map.inputs["immutable"] is True
+        assert k8s.name_of(config_map).startswith(config_map.name)
+    assert shipped == on_disk
