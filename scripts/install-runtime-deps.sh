@@ -5,7 +5,7 @@
 # nothing when every package is installed. Needs root (apt-get).
 set -euo pipefail
 
-packages=(busybox nginx redis-server shellcheck prometheus)
+packages=(busybox nginx redis-server shellcheck prometheus openssl)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -13,7 +13,8 @@ nginx:1.25.3-alpine    nginx, busybox              the official image's /etc/ngi
                                                    conf.d/default.conf (page server on 80), its
                                                    index.html and 50x.html, the `nginx` user,
                                                    /var/cache/nginx, logs linked to stdout/stderr,
-                                                   Alpine's busybox applets in /bin
+                                                   Alpine's busybox applets in /bin, and
+                                                   openssl for busybox wget's https helper
 redis:7.2.4-alpine     redis-server, busybox       Alpine's busybox applets in /bin; WORKDIR /data
 =====================  ==========================  ==============================================
 
@@ -151,6 +152,11 @@ def _busybox_bin(layer: Path) -> None:
     (layer / "bin").mkdir(parents=True)
     for applet in applets:
         (layer / "bin" / applet).symlink_to(BUSYBOX)
+    # The busybox image's and Alpine's busybox are built with FEATURE_PREFER_IPV4_ADDRESS: of
+    # the addresses a name has (`localhost`: 127.0.0.1 and ::1) wget and nc use the IPv4 one.
+    # Debian's is not, and would follow glibc's order (::1 first); this makes glibc's order
+    # the same as that preference.
+    _write(layer / "etc/gai.conf", "precedence ::ffff:0:0/96  100\n")
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
@@ -165,16 +171,23 @@ def _busybox_layer(layer: Path) -> None:
 
 def _nginx_layer(layer: Path) -> None:
     _busybox_bin(layer)
+    # The lab runs `wget https://localhost:8443` in this image. Debian's busybox 1.35 built-in
+    # TLS client fails the handshake with any OpenSSL 3 server (no shared cipher for ECDSA, no
+    # suitable signature algorithm for RSA); busybox's wget then uses its `openssl s_client`
+    # helper, which it runs when `openssl` is on PATH.
+    (layer / "bin" / "openssl").symlink_to("/usr/bin/openssl")
     _write(layer / "etc/nginx/nginx.conf", NGINX_CONF)
     _write(layer / "etc/nginx/conf.d/default.conf", NGINX_DEFAULT_CONF)
     shutil.copy("/etc/nginx/mime.types", layer / "etc/nginx/mime.types")
     _write(layer / "usr/share/nginx/html/index.html", NGINX_INDEX_HTML)
     _write(layer / "usr/share/nginx/html/50x.html", NGINX_50X_HTML)
     # The image's `nginx` user (uid/gid 101) beside this machine's users.
-    passwd = Path("/etc/passwd").read_text().rstrip("\n") + "\nnginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin\n"
-    group = Path("/etc/group").read_text().rstrip("\n") + "\nnginx:x:101:nginx\n"
-    _write(layer / "etc/passwd", passwd)
-    _write(layer / "etc/group", group)
+    passwd = [line for line in Path("/etc/passwd").read_text().splitlines() if line.split(":")[2] != "101"]
+    group = [line for line in Path("/etc/group").read_text().splitlines() if line.split(":")[2] != "101"]
+    passwd.append("nginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin")
+    group.append("nginx:x:101:nginx")
+    _write(layer / "etc/passwd", "\n".join(passwd) + "\n")
+    _write(layer / "etc/group", "\n".join(group) + "\n")
     (layer / "var/cache/nginx").mkdir(parents=True)
     (layer / "var/log/nginx").mkdir(parents=True)
     (layer / "var/log/nginx/access.log").symlink_to("/dev/stdout")
@@ -247,6 +260,7 @@ TOOLS: dict[str, str] = {
     "/usr/bin/setpriv": "util-linux",
     "/usr/bin/nsenter": "util-linux",
     "/usr/sbin/ip": "iproute2",
+    "/usr/bin/openssl": "openssl",
 }
 
 

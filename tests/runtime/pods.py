@@ -475,7 +475,7 @@ class Pod:
                     "port translation by kube-proxy is not emulated"
                 )
             service_ip = self.network.service_ip(k8s_name(service))
-            self.network.add_endpoint(service_ip, self.netns, self.ip)
+            self.network.add_endpoint(service_ip, Path(self.netns).name, self.ip)
             self._service_ips.append(service_ip)
             self.event(f"endpoint of Service {k8s_name(service)} ({service_ip})")
 
