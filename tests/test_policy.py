@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
+import grpc
 import pytest
-from google.protobuf import struct_pb2
+from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import proto
+from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
@@ -586,3 +590,36 @@ def test_pack_stack_policy(run: Run, analyzer: _PolicyAnalyzerServicer) -> None:
 def test_to_plain_reads_through_the_unknown_checking_proxy() -> None:
     proxied = unknown_checking_proxy({"a": [{"b": UNKNOWN_STRING_VALUE}, "c"], "d": {"e": 1}})
     assert pack.to_plain(proxied) == {"a": [{"b": rules.UNKNOWN}, "c"], "d": {"e": 1}}
+
+
+def test_the_pack_serves_as_a_plugin() -> None:
+    """``policy/__main__.py`` started the way the Python analyzer starts it: a gRPC server whose
+    port is the first line of its output, its modules imported from the pack's directory."""
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(harness.ROOT / "policy")],
+        cwd=harness.ROOT / "tests",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().strip()
+        assert port.isdigit(), process.stderr.read() if process.stderr else port
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+            info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+            assert info.name == pack.PACK_NAME
+            assert [policy.name for policy in info.policies] == [policy.name for policy in pack.POLICIES]
+            props = {"metadata": {"name": "x"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+            request = proto.AnalyzeRequest(type=POD, properties=_struct(props), urn="urn:x", name="x")
+            diagnostics = stub.Analyze(request, timeout=30).diagnostics
+            assert {d.policyName for d in diagnostics} == {
+                rules.RESOURCE_REQUIREMENTS,
+                rules.IMAGE_PINNED,
+                rules.NO_PRIVILEGE_ESCALATION,
+                rules.RECOMMENDED_LABELS,
+            }
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
