@@ -24,7 +24,8 @@ while :; do
     echo "${now}|http_requests_total|${requests}|method=GET,path=/api/orders"
     echo "${now}|http_errors_total|${errors}|method=GET,path=/api/orders"
     echo "${now}|queue_depth|${queue_depth}|queue=orders"
-    echo "${now}|request_latency_ms|${latency_ms}|"
+    # Prometheus names carry the base unit: seconds, not milliseconds (promtool lints _ms).
+    echo "${now}|request_latency_seconds|$(printf '0.%03d' "$latency_ms")|"
   } >"$batch"
   # One append per batch, so a reader never sees half of one.
   cat "$batch" >>"$metrics_file"
