@@ -52,6 +52,8 @@ def network() -> Iterator[ClusterNetwork]:
 
 
 PodFactory = Callable[[ProgramRun, PodSpec], Pod]
+# (pod, container, seconds from SIGTERM to exit or None if killed, exit code), for the summary.
+STOP_TIMES = pytest.StashKey[list[tuple[str, str, float | None, int | None]]]()
 
 
 @pytest.fixture
@@ -62,7 +64,7 @@ def start_pod(
     started: list[Pod] = []
 
     def start(program: ProgramRun, spec: PodSpec) -> Pod:
-        pod = Pod(spec, program, network, tmp_path / spec.name, image_cache)
+        pod = Pod(spec, program, network, tmp_path / f"{len(started)}-{spec.name}", image_cache)
         started.append(pod)
         return pod.start()
 
@@ -79,3 +81,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    times = config.stash.get(STOP_TIMES, None)
+    if not times:
+        return
+    terminalreporter.section("SIGTERM to exit, per container")
+    terminalreporter.write_line(f"{'pod':<32} {'container':<14} {'seconds':>8}  exit")
+    for pod, container, seconds, code in times:
+        shown = "killed" if seconds is None else f"{seconds:.3f}"
+        terminalreporter.write_line(f"{pod:<32} {container:<14} {shown:>8}  {code}")

@@ -195,8 +195,11 @@ class ClusterNetwork:
             self.services[name] = f"{SERVICE_SUBNET}.{next(self._service_ips)}"
         return self.services[name]
 
-    def add_pod(self, netns: str) -> str:
-        pod_ip = f"{POD_SUBNET}.{next(self._pod_ips)}"
+    def add_pod(self) -> tuple[str, str]:
+        """A new pod network namespace on the bridge: its name and IP."""
+        number = next(self._pod_ips)
+        pod_ip = f"{POD_SUBNET}.{number}"
+        netns = f"{NETNS_PREFIX}{self.run_id}-pod{number}"
         host_side = f"veth{self.run_id[:6]}{next(self._links)}"
         ip("netns", "add", netns)
         self._batch(
@@ -211,7 +214,7 @@ class ClusterNetwork:
             "link set eth0 up",
             f"route add default via {self.gateway}",
         )
-        return pod_ip
+        return netns, pod_ip
 
     def add_endpoint(self, service_ip: str, pod_netns: str, pod_ip: str) -> None:
         """The Service's address reaches ``pod_ip``: what kube-proxy does for its one endpoint."""
@@ -544,8 +547,8 @@ class Pod:
     def start(self) -> Pod:
         """Create the pod's sandbox and start its kubelet; returns at once (see wait_for)."""
         self.directory.mkdir(parents=True)
-        self.netns = netns_path(f"{NETNS_PREFIX}{self.network.run_id}-{self.name}"[:60])
-        self.ip = self.network.add_pod(Path(self.netns).name)
+        netns, self.ip = self.network.add_pod()
+        self.netns = netns_path(netns)
         specs = self._container_specs()
         volumes = self._volumes()
         hosts = self._hosts_file()
