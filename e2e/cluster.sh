@@ -169,6 +169,10 @@ start() {
 	for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl; do
 		[ -x "$bin/$b" ] || die "$bin/$b is missing (run e2e/install-toolchain.sh)"
 	done
+	# kwok's node and pod stages (node-initialize, heartbeat-with-lease, pod
+	# ready/complete/delete), copied from the kwok module by install-toolchain.sh.
+	local kwok_config=${E2E_KWOK_CONFIG:-$bin/../share/kwok/stages.yaml}
+	[ -f "$kwok_config" ] || die "$kwok_config is missing (run e2e/install-toolchain.sh)"
 	rm -rf "$DIR"
 	mkdir -p "$DIR/logs" "$DIR/run" "$DIR/etcd"
 	chmod 700 "$DIR"
@@ -196,7 +200,7 @@ EOF
 		--listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
 		--initial-cluster="e2e=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync=true \
 		--listen-metrics-urls="" --log-level=warn
-	wait_until "etcd /readyz" 60 curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/readyz"
+	wait_until "etcd /readyz" 60 curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/readyz" || abort_start
 
 	launch kube-apiserver "$bin/kube-apiserver" \
 		--etcd-servers="http://127.0.0.1:$ETCD_PORT" \
@@ -207,8 +211,9 @@ EOF
 		--service-account-key-file="$DIR/pki/sa.pub" --service-account-signing-key-file="$DIR/pki/sa.key" \
 		--service-cluster-ip-range=10.0.0.0/24 \
 		--authorization-mode=Node,RBAC --allow-privileged=true \
+		--endpoint-reconciler-type=none \
 		--profiling=false --v=1
-	wait_until "kube-apiserver /readyz" 120 curl_api "https://127.0.0.1:$APISERVER_PORT/readyz"
+	wait_until "kube-apiserver /readyz" 120 curl_api "https://127.0.0.1:$APISERVER_PORT/readyz" || abort_start
 
 	launch kube-controller-manager "$bin/kube-controller-manager" \
 		--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
@@ -219,31 +224,28 @@ EOF
 	launch kube-scheduler "$bin/kube-scheduler" \
 		--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
 		--bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false --profiling=false --v=1
-	wait_until "kube-controller-manager /healthz" 60 curl_api -k "https://127.0.0.1:$KCM_PORT/healthz"
-	wait_until "kube-scheduler /healthz" 60 curl_api -k "https://127.0.0.1:$SCHED_PORT/healthz"
+	wait_until "kube-controller-manager /healthz" 60 curl_api -k "https://127.0.0.1:$KCM_PORT/healthz" || abort_start
+	wait_until "kube-scheduler /healthz" 60 curl_api -k "https://127.0.0.1:$SCHED_PORT/healthz" || abort_start
 
-	node_manifest | "$bin/kubectl" --kubeconfig="$kc" apply -f - >/dev/null
-	launch kwok "$bin/kwok" --kubeconfig="$kc" \
+	node_manifest | "$bin/kubectl" --kubeconfig="$kc" apply -f - >/dev/null || abort_start
+	launch kwok "$bin/kwok" --kubeconfig="$kc" --config="$kwok_config" \
 		--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
 		--manage-nodes-with-label-selector= --manage-single-node= \
-		--cidr=10.244.0.0/16 --node-ip=10.244.0.1 --node-lease-duration-seconds=40 \
+		--cidr=10.244.0.0/16 --node-ip=10.240.0.1 --node-lease-duration-seconds=40 \
 		--server-address="127.0.0.1:$KWOK_PORT"
 	wait_until "node $NODE_NAME Ready" 60 \
-		"$bin/kubectl" --kubeconfig="$kc" wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s
+		"$bin/kubectl" --kubeconfig="$kc" wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s || abort_start
 	# The service-account controller creates `default` in each namespace; pods
 	# are refused until it exists.
 	wait_until "serviceaccount default/default" 60 \
-		"$bin/kubectl" --kubeconfig="$kc" -n default get serviceaccount default
+		"$bin/kubectl" --kubeconfig="$kc" -n default get serviceaccount default || abort_start
 	log "control plane ready in $(($(date +%s) - t0))s; $("$bin/kubectl" --kubeconfig="$kc" version 2>/dev/null | tail -1)"
 	echo "KUBECONFIG=$kc"
 }
 
-stop() {
+# Stops the processes recorded in $DIR/run (newest component first).
+kill_all() {
 	local f pid name i
-	if [ ! -d "$DIR" ]; then
-		log "nothing to stop ($DIR does not exist)"
-		return 0
-	fi
 	for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
 		f=$DIR/run/$name.pid
 		[ -f "$f" ] || continue
@@ -261,6 +263,19 @@ stop() {
 		fi
 		rm -f "$f"
 	done
+}
+
+abort_start() {
+	kill_all
+	die "start failed; logs are in $DIR/logs ('$0 stop' removes them)"
+}
+
+stop() {
+	if [ ! -d "$DIR" ]; then
+		log "nothing to stop ($DIR does not exist)"
+		return 0
+	fi
+	kill_all
 	rm -rf "$DIR"
 	log "state removed ($DIR)"
 }

@@ -44,6 +44,7 @@ export PULUMI_HOME="$PULUMI_HOME_DIR"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_DISABLE_REGISTRY_RESOLVE=true
+export PULUMI_IGNORE_AMBIENT_PLUGINS=true
 EOF
 }
 
@@ -274,6 +275,17 @@ build_kwok() {
 	cd "$WORK"
 	GOFLAGS= GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
 	"$BIN/kwok" --version
+	# kwok only acts through Stage objects; without a --config it has none.
+	# Collect the stages kwokctl uses by default: fast node initialisation,
+	# heartbeat with a Lease, and the fast pod life cycle.
+	local src f
+	src=$(GOFLAGS= go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+	mkdir -p "$PREFIX/share/kwok"
+	for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+		pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+		echo "---"
+		cat "$src/kustomize/stage/$f"
+	done >"$PREFIX/share/kwok/stages.yaml"
 }
 
 TOTAL_START=$(date +%s)
