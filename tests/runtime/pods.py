@@ -719,16 +719,22 @@ class Pod:
                 sent[container.name] = time.monotonic()
                 container.signal(signal.SIGTERM)
                 self.event(f"SIGTERM to {container.name}")
-            for container in group:
-                code = container.wait(deadline - time.monotonic())
-                if code is None:
-                    container.signal(signal.SIGKILL)
-                    container.wait(5)
-                    times[container.name] = None
-                    self.event(f"SIGKILL to {container.name} after the grace period")
-                else:
-                    times[container.name] = time.monotonic() - sent[container.name]
-                    self.event(f"{container.name} exited {code} after {times[container.name]:.3f} s")
+            waiting = list(group)
+            while waiting:
+                for container in list(waiting):
+                    code = container.poll()
+                    if code is not None:
+                        times[container.name] = time.monotonic() - sent[container.name]
+                        self.event(f"{container.name} exited {code} after {times[container.name]:.3f} s")
+                        waiting.remove(container)
+                if waiting and time.monotonic() >= deadline:
+                    for container in waiting:
+                        container.signal(signal.SIGKILL)
+                        container.wait(5)
+                        times[container.name] = None
+                        self.event(f"SIGKILL to {container.name} after the grace period")
+                    waiting = []
+                time.sleep(0.002)
         self.phase = "Terminated"
         return times
 
