@@ -62,9 +62,11 @@ def test_adapter_output_is_prometheus_text_with_the_raw_values(program: ProgramR
         assert [f.name for f in families] == ["http_errors", "http_requests", "queue_depth", "request_latency_seconds"]
         assert [f.type for f in families] == ["counter", "counter", "gauge", "gauge"]
         samples = [sample for family in families for sample in family.samples]
-        (timestamp,) = {sample.timestamp for sample in samples}
-        batch = int(float(timestamp))
-        assert batch == float(timestamp), "timestamps are whole seconds, in milliseconds"
+        # The text format's timestamps are milliseconds; the parser gives seconds.
+        assert all(isinstance(s.timestamp, float) for s in samples), "every sample has a timestamp"
+        (timestamp,) = {float(s.timestamp) for s in samples if isinstance(s.timestamp, float)}
+        batch = int(timestamp)
+        assert batch == timestamp, "timestamps are the batch's whole seconds, in milliseconds"
         expected = batches[batch]
         got = {(s.name, frozenset(s.labels.items())): s.value for s in samples}
         assert got == expected, f"block for batch {batch}:\n{block}"
