@@ -23,8 +23,8 @@ case "$suite" in
     .venv/bin/python -m pytest -m runtime tests/runtime
     ;;
   e2e)
-    e2e/install-toolchain.sh
-    .venv/bin/python -m pytest -m e2e tests/e2e
+    # Builds the toolchain when its cache lacks it, starts the control plane, stops it after.
+    e2e/with-cluster.sh .venv/bin/python -m pytest -m e2e tests/e2e
     ;;
   *)
     echo "usage: scripts/test.sh [unit|runtime|e2e]" >&2

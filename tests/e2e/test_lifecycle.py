@@ -1,0 +1,147 @@
+"""`pulumi preview`, `up`, a config change and `destroy` of the whole lab against a real API
+server. Tests run in file order on one stack: each step starts from the state the previous one
+left. Checks read the cluster with kubectl, not Pulumi's own outputs."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from pulumi import automation as auto
+
+from tests.e2e.conftest import Kubectl
+from tests.harness import run_program
+
+pytestmark = pytest.mark.e2e
+
+NAMESPACE = "multi-container-demo"
+PODS = ("sidecar-logging", "adapter-format", "ambassador-proxy", "init-demo")
+DEPLOYMENTS = ("sidecar-proxy", "db")
+SERVICES = ("ambassador-proxy", "sidecar-proxy", "db")
+
+
+def _expected_resource_count() -> int:
+    """Resources the program registers (from the mocks), plus the stack itself."""
+    return len(run_program().resources) + 1
+
+
+def _containers(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in [*spec.get("initContainers", []), *spec["containers"]]}
+
+
+def test_preview_of_an_empty_stack_creates_every_resource(stack: auto.Stack) -> None:
+    result = stack.preview(on_output=print)
+    assert result.change_summary == {"create": _expected_resource_count()}
+
+
+def test_up_builds_the_lab_in_the_api_server(stack: auto.Stack, kubectl: Kubectl) -> None:
+    result = stack.up(on_output=print)
+    assert result.summary.result == "succeeded"
+    assert kubectl.get("namespace", NAMESPACE)["status"]["phase"] == "Active"
+    for name in PODS:
+        pod = kubectl.get("pod", name, "-n", NAMESPACE)
+        assert pod["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"] == "app"
+    sidecar = _containers(kubectl.get("pod", "sidecar-logging", "-n", NAMESPACE)["spec"])
+    assert set(sidecar) == {"app", "log-shipper"}
+    ambassador = _containers(kubectl.get("pod", "ambassador-proxy", "-n", NAMESPACE)["spec"])
+    assert ambassador["proxy"]["ports"][0] == {"name": "proxy-port", "containerPort": 8443, "protocol": "TCP"}
+    init_spec = kubectl.get("pod", "init-demo", "-n", NAMESPACE)["spec"]
+    assert [c["name"] for c in init_spec["initContainers"]] == ["init-config", "init-wait-db"]
+    deployment = kubectl.get("deployment", "sidecar-proxy", "-n", NAMESPACE)
+    assert deployment["status"]["availableReplicas"] == 1
+    proxy = deployment["spec"]["template"]["spec"]["initContainers"][0]
+    assert (proxy["name"], proxy["restartPolicy"]) == ("proxy", "Always")
+    for name in SERVICES:
+        endpoints = kubectl.get("endpoints", name, "-n", NAMESPACE)
+        assert endpoints.get("subsets"), f"service {name} has no endpoints"
+    secrets = kubectl.get("secrets", "-n", NAMESPACE, "-l", "app.kubernetes.io/component=ambassador")["items"]
+    assert [s["type"] for s in secrets] == ["kubernetes.io/tls"]
+    # The resource-accounting experiment of the lab reads requests from every container.
+    described = kubectl.run("describe", "pod", "-l", "app=sidecar-proxy", "-n", NAMESPACE).stdout
+    assert described.count("Requests:") == 2
+
+
+def test_the_outputs_are_right_and_the_private_key_is_nowhere_in_plain_text(
+    stack: auto.Stack, kubectl: Kubectl
+) -> None:
+    outputs = stack.outputs()
+    assert outputs["namespace"].value == NAMESPACE
+    assert outputs["workloads"].value["native-sidecar"] == "sidecar-proxy"
+    assert (
+        "kubectl logs sidecar-logging -c log-shipper -n multi-container-demo"
+        in (outputs["kubectl_commands"].value["sidecar"])
+    )
+    secret = kubectl.get("secrets", "-n", NAMESPACE, "-l", "app.kubernetes.io/component=ambassador")["items"][0]
+    key_pem = base64.b64decode(secret["data"]["tls.key"]).decode()
+    cert_pem = base64.b64decode(secret["data"]["tls.crt"]).decode()
+    fingerprint = x509.load_pem_x509_certificate(cert_pem.encode()).fingerprint(hashes.SHA256()).hex(":").upper()
+    assert outputs["ambassador_cert_sha256_fingerprint"].value == fingerprint
+    state = json.dumps(stack.export_stack().deployment)
+    body = "".join(line for line in key_pem.splitlines() if "-----" not in line)
+    assert key_pem.strip().splitlines()[1] not in state
+    assert body[:40] not in state
+    assert "PRIVATE KEY-----" not in state
+
+
+def test_a_second_preview_reports_no_changes(stack: auto.Stack) -> None:
+    stack.preview(expect_no_changes=True, on_output=print)
+
+
+def test_a_config_change_updates_only_what_must_change_and_rolls_the_pod(stack: auto.Stack, kubectl: Kubectl) -> None:
+    before = kubectl.get("pod", "init-demo", "-n", NAMESPACE)["metadata"]["uid"]
+    others = {name: kubectl.get("pod", name, "-n", NAMESPACE)["metadata"]["uid"] for name in PODS[:3]}
+    stack.set_config("failingInit", auto.ConfigValue("true"))
+    result = stack.up(on_output=print)
+    changes = {getattr(op, "value", op): count for op, count in (result.summary.resource_changes or {}).items()}
+    assert changes.get("replace") == 1, changes
+    assert set(changes) <= {"replace", "same"}, changes
+    pod = kubectl.get("pod", "init-demo", "-n", NAMESPACE)
+    assert pod["metadata"]["uid"] != before
+    assert pod["spec"]["initContainers"][0]["name"] == "failing-init"
+    assert {name: kubectl.get("pod", name, "-n", NAMESPACE)["metadata"]["uid"] for name in PODS[:3]} == others
+    assert any("failingInit" in note for note in stack.outputs()["experiments"].value)
+    stack.remove_config("failingInit")
+    stack.up(on_output=print)
+    stack.preview(expect_no_changes=True, on_output=print)
+
+
+def test_a_bad_config_value_fails_preview_with_the_clear_error_and_touches_nothing(
+    stack: auto.Stack, kubectl: Kubectl
+) -> None:
+    before = kubectl.get("pod", "sidecar-logging", "-n", NAMESPACE)["metadata"]["uid"]
+    stack.set_config("tlsValidityHours", auto.ConfigValue("0"))
+    try:
+        with pytest.raises(auto.CommandError) as failure:
+            stack.preview(on_output=print)
+        assert "invalid value 0 for 'tlsValidityHours': expected a whole number greater than zero" in str(failure.value)
+    finally:
+        stack.remove_config("tlsValidityHours")
+    assert kubectl.get("pod", "sidecar-logging", "-n", NAMESPACE)["metadata"]["uid"] == before
+    stack.preview(expect_no_changes=True, on_output=print)
+
+
+def test_destroy_removes_every_object_and_the_namespace(stack: auto.Stack, kubectl: Kubectl) -> None:
+    result = stack.destroy(on_output=print)
+    assert result.summary.result == "succeeded"
+    assert not kubectl.exists("namespace", NAMESPACE)
+    for kind in ("pods", "deployments", "services", "configmaps", "secrets"):
+        assert not kubectl.exists(kind, "-n", NAMESPACE, "-l", "app.kubernetes.io/part-of=multi-container-patterns")
+    deployment = stack.export_stack().deployment or {}
+    assert deployment.get("resources") in (None, [])
+
+
+def test_the_objects_the_mocks_see_are_the_objects_the_api_server_got() -> None:
+    # Guards the mock-based suites: the kinds checked above are the kinds the program registers.
+    kinds = {r.type for r in run_program().kubernetes_objects()}
+    assert kinds == {
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:ConfigMap",
+        "kubernetes:core/v1:Secret",
+        "kubernetes:core/v1:Pod",
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:core/v1:Service",
+    }
