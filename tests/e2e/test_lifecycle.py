@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from pulumi import automation as auto
 
-from tests.e2e.conftest import Kubectl
+from tests.e2e.support import Kubectl
 from tests.harness import run_program
 
 pytestmark = pytest.mark.e2e

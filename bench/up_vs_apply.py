@@ -1,0 +1,92 @@
+"""Times `pulumi up` and `pulumi destroy` of the whole lab against the local control plane, beside
+`kubectl apply -f` of the same objects (rendered to YAML from the program under mocks) plus
+`kubectl wait` for readiness, and `kubectl delete namespace --wait`. Prints the medians.
+
+Run inside the end-to-end environment:
+    e2e/with-cluster.sh .venv/bin/python bench/up_vs_apply.py [rounds]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.e2e.support import Kubectl, copy_project, local_stack
+from tests.harness import run_program
+
+NAMESPACE = "multi-container-demo"
+# Namespace first, then what pods mount, then workloads, then Services: the order `pulumi up` follows.
+KIND_ORDER = ("Namespace", "ConfigMap", "Secret", "Deployment", "Pod", "Service")
+
+
+def render_manifests(path: Path) -> int:
+    objects = [r.state for r in run_program().kubernetes_objects()]
+    objects.sort(key=lambda o: KIND_ORDER.index(o["kind"]))
+    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    return len(objects)
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    kubeconfig = os.environ["KUBECONFIG"]
+    kubectl = Kubectl(kubeconfig)
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        manifests = work / "lab.yaml"
+        count = render_manifests(manifests)
+        (work / "project").mkdir()
+        (work / "state").mkdir()
+        stack = local_stack(copy_project(work / "project"), work / "state", kubeconfig, "bench")
+        results: dict[str, list[float]] = {"pulumi up": [], "pulumi destroy": [], "apply+wait": [], "delete ns": []}
+
+        def apply_and_wait() -> None:
+            kubectl.run("apply", "-f", str(manifests), timeout=300)
+            kubectl.run("wait", "--for=condition=Ready", "pod", "--all", "-n", NAMESPACE, "--timeout=300s", timeout=310)
+            kubectl.run(
+                "wait",
+                "--for=condition=Available",
+                "deployment",
+                "--all",
+                "-n",
+                NAMESPACE,
+                "--timeout=300s",
+                timeout=310,
+            )
+
+        for round_number in range(1, rounds + 1):
+            results["pulumi up"].append(timed(stack.up))
+            results["pulumi destroy"].append(timed(stack.destroy))
+            results["apply+wait"].append(timed(apply_and_wait))
+            results["delete ns"].append(
+                timed(
+                    lambda: kubectl.run("delete", "namespace", NAMESPACE, "--wait=true", "--timeout=300s", timeout=310)
+                )
+            )
+            print(f"round {round_number}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in results.items()), flush=True)
+        stack.workspace.remove_stack("bench")
+
+    medians = {key: statistics.median(values) for key, values in results.items()}
+    print(f"\n{count} objects, medians of {rounds} rounds:")
+    for key, value in medians.items():
+        print(f"  {key:>15}: {value:6.1f} s")
+    print(f"  pulumi up / (apply+wait): {medians['pulumi up'] / medians['apply+wait']:.2f}x")
+    print(f"  pulumi destroy / (delete ns --wait): {medians['pulumi destroy'] / medians['delete ns']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

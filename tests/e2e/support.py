@@ -1,0 +1,64 @@
+"""Pieces of the end-to-end suite that the benchmark uses too: kubectl against the test cluster,
+a copy of the real project, and a stack of it on a throwaway local backend."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from pulumi import automation as auto
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components")
+STACK = "e2e"
+
+
+class Kubectl:
+    """kubectl against the test cluster, returning parsed JSON."""
+
+    def __init__(self, kubeconfig: str) -> None:
+        self.kubeconfig = kubeconfig
+
+    def run(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["kubectl", "--kubeconfig", self.kubeconfig, *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
+        )
+
+    def get(self, *args: str) -> Any:
+        return json.loads(self.run("get", *args, "-o", "json").stdout)
+
+    def exists(self, *args: str) -> bool:
+        result = self.run("get", *args, "--ignore-not-found", "-o", "name", check=False)
+        assert result.returncode == 0, result.stderr
+        return bool(result.stdout.strip())
+
+
+def copy_project(work: Path) -> Path:
+    """A copy of the real project (program, components, settings) using the repository's .venv,
+    so the stack files the Automation API writes never land in the repository."""
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, work / name)
+    (work / ".venv").symlink_to(ROOT / ".venv")
+    return work
+
+
+def local_stack(project: Path, backend: Path, kubeconfig: str, name: str = STACK) -> auto.Stack:
+    """The project's stack on a file backend in ``backend``, with a passphrase secrets provider."""
+    env = {
+        "PULUMI_BACKEND_URL": f"file://{backend}",
+        "PULUMI_CONFIG_PASSPHRASE": "e2e-passphrase",
+        "KUBECONFIG": kubeconfig,
+    }
+    options = auto.LocalWorkspaceOptions(work_dir=str(project), env_vars=env, secrets_provider="passphrase")
+    return auto.create_or_select_stack(name, work_dir=str(project), opts=options)
