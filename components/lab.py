@@ -74,44 +74,40 @@ class MultiContainerLab(pulumi.ComponentResource):
         workloads: dict[str, pulumi.Output[str]] = {}
         commands: dict[str, pulumi.Output[list[str]]] = {}
 
-        self.sidecar = self.adapter = self.ambassador = self.init_containers = self.native_sidecar = None
+        def track(pattern: str, workload: pulumi.Output[str], kubectl: pulumi.Output[list[str]]) -> None:
+            workloads[pattern] = workload
+            commands[pattern] = kubectl
+
+        self.sidecar: Sidecar | None = None
+        self.adapter: Adapter | None = None
+        self.ambassador: Ambassador | None = None
+        self.init_containers: InitContainers | None = None
+        self.native_sidecar: NativeSidecar | None = None
         if "sidecar" in enabled:
             self.sidecar = Sidecar(f"{name}-sidecar", SidecarArgs(image=args.busybox_image, **common), child)
-            workloads["sidecar"] = self.sidecar.pod_name
-            commands["sidecar"] = self.sidecar.kubectl_commands
+            track("sidecar", self.sidecar.pod_name, self.sidecar.kubectl_commands)
         if "adapter" in enabled:
             self.adapter = Adapter(f"{name}-adapter", AdapterArgs(image=args.busybox_image, **common), child)
-            workloads["adapter"] = self.adapter.pod_name
-            commands["adapter"] = self.adapter.kubectl_commands
+            track("adapter", self.adapter.pod_name, self.adapter.kubectl_commands)
         if "ambassador" in enabled:
-            self.ambassador = Ambassador(
-                f"{name}-ambassador",
-                AmbassadorArgs(app_image=args.nginx_image, proxy_image=args.nginx_image, tls=args.tls, **common),
-                child,
+            ambassador_args = AmbassadorArgs(
+                app_image=args.nginx_image, proxy_image=args.nginx_image, tls=args.tls, **common
             )
-            workloads["ambassador"] = self.ambassador.pod_name
-            commands["ambassador"] = self.ambassador.kubectl_commands
+            self.ambassador = Ambassador(f"{name}-ambassador", ambassador_args, child)
+            track("ambassador", self.ambassador.pod_name, self.ambassador.kubectl_commands)
         if "init-containers" in enabled:
-            self.init_containers = InitContainers(
-                f"{name}-init-containers",
-                InitContainersArgs(
-                    image=args.busybox_image, db_image=args.db_image, failing_init=args.failing_init, **common
-                ),
-                child,
+            init_args = InitContainersArgs(
+                image=args.busybox_image, db_image=args.db_image, failing_init=args.failing_init, **common
             )
-            workloads["init-containers"] = self.init_containers.pod_name
+            self.init_containers = InitContainers(f"{name}-init-containers", init_args, child)
+            track("init-containers", self.init_containers.pod_name, self.init_containers.kubectl_commands)
             workloads["init-containers-db"] = self.init_containers.db_service_name
-            commands["init-containers"] = self.init_containers.kubectl_commands
         if "native-sidecar" in enabled:
-            self.native_sidecar = NativeSidecar(
-                f"{name}-native-sidecar",
-                NativeSidecarArgs(
-                    app_image=args.nginx_image, proxy_image=args.nginx_image, native=args.native_sidecar, **common
-                ),
-                child,
+            native_args = NativeSidecarArgs(
+                app_image=args.nginx_image, proxy_image=args.nginx_image, native=args.native_sidecar, **common
             )
-            workloads["native-sidecar"] = self.native_sidecar.deployment_name
-            commands["native-sidecar"] = self.native_sidecar.kubectl_commands
+            self.native_sidecar = NativeSidecar(f"{name}-native-sidecar", native_args, child)
+            track("native-sidecar", self.native_sidecar.deployment_name, self.native_sidecar.kubectl_commands)
 
         self.namespace = namespace
         self.workloads = pulumi.Output.all(**workloads).apply(dict)
