@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pulumi_kubernetes as k8s
 
 from .defaults import NGINX, Resources
-from .pod import Container, Mount, Port, Volume
+from .pod import Container, Mount, Port, Volume, http_probe
 
 CONF_DIR = "/etc/nginx/conf.d"
 
@@ -48,3 +48,8 @@ def nginx_container(
         liveness_probe=liveness_probe,
         startup_probe=startup_probe,
     )
+
+
+def nginx_app(*, image: str, port: Port, resources: Resources) -> Container:
+    """The lab's web app: container `app`, the image's default page on ``port``, ready once it serves it."""
+    return nginx_container("app", image=image, port=port, resources=resources, readiness_probe=http_probe(port))

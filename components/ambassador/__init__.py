@@ -17,7 +17,7 @@ import pulumi
 from .. import naming
 from ..commands import kubectl_commands
 from ..defaults import NGINX_IMAGE
-from ..nginx import CONF_DIR, nginx_container
+from ..nginx import CONF_DIR, nginx_app, nginx_container
 from ..pattern import PatternArgs, PatternScope, checksum_annotations
 from ..pod import PodTemplate, Port, Volume, http_probe
 from ..tls import TlsSettings, serving_certificate, sha256_fingerprint
@@ -89,9 +89,7 @@ class Ambassador(pulumi.ComponentResource):
         )
         config, config_mount = scope.files("proxy-config", CONFIGS, mount_path=CONF_DIR)
         tls_mount = Volume.from_secret("tls", certificate.secret, TLS_KEYS).mount("/etc/nginx/tls", read_only=True)
-        app = nginx_container(
-            "app", image=args.app_image, port=APP_PORT, resources=args.resources, readiness_probe=http_probe(APP_PORT)
-        )
+        app = nginx_app(image=args.app_image, port=APP_PORT, resources=args.resources)
         proxy = nginx_container(
             "proxy",
             image=args.proxy_image,

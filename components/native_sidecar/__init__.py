@@ -19,7 +19,7 @@ import pulumi
 from .. import naming
 from ..commands import kubectl_commands
 from ..defaults import NGINX_IMAGE
-from ..nginx import CONF_DIR, nginx_container
+from ..nginx import CONF_DIR, nginx_app, nginx_container
 from ..pattern import PatternArgs, PatternScope, checksum_annotations
 from ..pod import PodTemplate, Port, http_probe
 
@@ -57,9 +57,7 @@ class NativeSidecar(pulumi.ComponentResource):
         super().__init__("multicontainer:patterns:NativeSidecar", name, None, opts)
         scope = PatternScope(self, name, "native-sidecar", args, Path(__file__).parent)
         config, config_mount = scope.files("proxy-config", CONFIGS, mount_path=CONF_DIR)
-        app = nginx_container(
-            "app", image=args.app_image, port=APP_PORT, resources=args.resources, readiness_probe=http_probe(APP_PORT)
-        )
+        app = nginx_app(image=args.app_image, port=APP_PORT, resources=args.resources)
         proxy = nginx_container(
             "proxy",
             image=args.proxy_image,
