@@ -190,7 +190,7 @@ class PodTemplate:
                 )
         if self.default_container is not None and self.default_container not in names:
             raise ValueError(f"default container '{self.default_container}' is not in the pod ({names})")
-        self.volumes  # noqa: B018 - validates that volume names are unambiguous
+        self._collect_volumes()
 
     @property
     def all_containers(self) -> list[Container]:
@@ -206,6 +206,11 @@ class PodTemplate:
 
     @property
     def volumes(self) -> list[Volume]:
+        """Every volume the containers mount, once each."""
+        return self._collect_volumes()
+
+    def _collect_volumes(self) -> list[Volume]:
+        # Shared volumes are the same object in each mount; one name for two objects is refused.
         volumes: dict[str, Volume] = {}
         for container in self.all_containers:
             for mount in container.mounts:

@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -336,9 +335,3 @@ def test_without_native_sidecars_the_proxy_is_a_classic_init_container_and_nothi
 def test_the_experiment_switch_reaches_the_program_and_says_so() -> None:
     lab = run_program({"nativeSidecar": "false"})
     assert any("nativeSidecar=false" in note for note in lab.exports["experiments"])
-
-
-def test_unknown_outputs_in_preview_do_not_break_the_program() -> None:
-    preview = run_program(preview=True)
-    assert len(list(preview.kubernetes_objects())) == 16
-    assert isinstance(pulumi.Output, type)
