@@ -20,7 +20,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=${E2E_CLUSTER_DIR:-${TMPDIR:-/tmp}/multi-container-patterns-e2e-cluster}
 NODE_NAME=kwok-node-0
-START_TIMEOUT=${E2E_CLUSTER_TIMEOUT:-180}
+START_TIMEOUT=${E2E_CLUSTER_TIMEOUT:-120} # seconds, for each wait
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() {
@@ -199,8 +199,8 @@ EOF
 		--listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
 		--listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
 		--initial-cluster="e2e=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync=true \
-		--listen-metrics-urls="" --log-level=warn
-	wait_until "etcd /readyz" 60 curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/readyz" || abort_start
+		--log-level=warn
+	wait_until "etcd /readyz" "$START_TIMEOUT" curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/readyz" || abort_start
 
 	launch kube-apiserver "$bin/kube-apiserver" \
 		--etcd-servers="http://127.0.0.1:$ETCD_PORT" \
@@ -213,7 +213,7 @@ EOF
 		--authorization-mode=Node,RBAC --allow-privileged=true \
 		--endpoint-reconciler-type=none \
 		--profiling=false --v=1
-	wait_until "kube-apiserver /readyz" 120 curl_api "https://127.0.0.1:$APISERVER_PORT/readyz" || abort_start
+	wait_until "kube-apiserver /readyz" "$START_TIMEOUT" curl_api "https://127.0.0.1:$APISERVER_PORT/readyz" || abort_start
 
 	launch kube-controller-manager "$bin/kube-controller-manager" \
 		--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
@@ -224,8 +224,8 @@ EOF
 	launch kube-scheduler "$bin/kube-scheduler" \
 		--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
 		--bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false --profiling=false --v=1
-	wait_until "kube-controller-manager /healthz" 60 curl_api -k "https://127.0.0.1:$KCM_PORT/healthz" || abort_start
-	wait_until "kube-scheduler /healthz" 60 curl_api -k "https://127.0.0.1:$SCHED_PORT/healthz" || abort_start
+	wait_until "kube-controller-manager /healthz" "$START_TIMEOUT" curl_api -k "https://127.0.0.1:$KCM_PORT/healthz" || abort_start
+	wait_until "kube-scheduler /healthz" "$START_TIMEOUT" curl_api -k "https://127.0.0.1:$SCHED_PORT/healthz" || abort_start
 
 	node_manifest | "$bin/kubectl" --kubeconfig="$kc" apply -f - >/dev/null || abort_start
 	launch kwok "$bin/kwok" --kubeconfig="$kc" --config="$kwok_config" \
@@ -233,11 +233,11 @@ EOF
 		--manage-nodes-with-label-selector= --manage-single-node= \
 		--cidr=10.244.0.0/16 --node-ip=10.240.0.1 --node-lease-duration-seconds=40 \
 		--server-address="127.0.0.1:$KWOK_PORT"
-	wait_until "node $NODE_NAME Ready" 60 \
+	wait_until "node $NODE_NAME Ready" "$START_TIMEOUT" \
 		"$bin/kubectl" --kubeconfig="$kc" wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s || abort_start
 	# The service-account controller creates `default` in each namespace; pods
 	# are refused until it exists.
-	wait_until "serviceaccount default/default" 60 \
+	wait_until "serviceaccount default/default" "$START_TIMEOUT" \
 		"$bin/kubectl" --kubeconfig="$kc" -n default get serviceaccount default || abort_start
 	log "control plane ready in $(($(date +%s) - t0))s; $("$bin/kubectl" --kubeconfig="$kc" version 2>/dev/null | tail -1)"
 	echo "KUBECONFIG=$kc"
@@ -245,14 +245,14 @@ EOF
 
 # Stops the processes recorded in $DIR/run (newest component first).
 kill_all() {
-	local f pid name i
+	local f pid name
 	for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
 		f=$DIR/run/$name.pid
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
 		if kill -0 "$pid" 2>/dev/null; then
 			kill -TERM "$pid" 2>/dev/null || true
-			for i in $(seq 1 40); do
+			for _ in $(seq 1 40); do
 				kill -0 "$pid" 2>/dev/null || break
 				sleep 0.25
 			done

@@ -200,7 +200,7 @@ build_provider_kubernetes() {
 	go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION" \
 		-o "$dir/bin/pulumi-resource-kubernetes" "./$cmd"
 	install_plugin kubernetes "$PULUMI_KUBERNETES_VERSION" "$dir/bin/pulumi-resource-kubernetes"
-	rm -rf "$dir/bin"
+	rm -rf "${dir:?}/bin"
 }
 
 # --- tls provider ----------------------------------------------------------
@@ -217,8 +217,10 @@ build_provider_tls() {
 	local ldflags="-s -w -X multi-container-patterns/e2e/toolchain/pulumi-resource-tls/tlsinfo.Version=$PULUMI_TLS_VERSION"
 	# 1. schema.json and bridge-metadata.json from the upstream provider's schema.
 	go build -trimpath -ldflags "$ldflags" -o "$dir/bin/pulumi-tfgen-tls" ./cmd/pulumi-tfgen-tls
+	# Descriptions come from the upstream module's docs/; converting its HCL
+	# examples would need `pulumi convert` and a terraform converter plugin.
 	UPSTREAM_REPO_PATH=$(moddir github.com/hashicorp/terraform-provider-tls) \
-		"$dir/bin/pulumi-tfgen-tls" schema --out "$cmd"
+		"$dir/bin/pulumi-tfgen-tls" schema --skip-examples --out "$cmd"
 	python3 - "$cmd" "$PULUMI_TLS_VERSION" <<'PY'
 import json, sys
 d, version = sys.argv[1], sys.argv[2]
@@ -229,7 +231,7 @@ PY
 	# 2. the provider itself, embedding both files.
 	go build -trimpath -ldflags "$ldflags" -o "$dir/bin/pulumi-resource-tls" "./$cmd"
 	install_plugin tls "$PULUMI_TLS_VERSION" "$dir/bin/pulumi-resource-tls"
-	rm -rf "$dir/bin"
+	rm -rf "${dir:?}/bin"
 }
 
 # --- etcd ------------------------------------------------------------------
@@ -254,7 +256,7 @@ build_kubernetes() {
 	# Map every staging module named by this release's go.mod to its published
 	# v0.<minor>.<patch> module.
 	gomod=$(go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
-	for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$gomod"); do
+	sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$gomod" | while read -r m; do
 		go mod edit -replace="$m=$m@v0.${KUBERNETES_VERSION#*.}"
 	done
 	ldflags="-s -w"
@@ -273,13 +275,13 @@ build_kubernetes() {
 build_kwok() {
 	# sigs.k8s.io/kwok has no replace directives: plain `go install pkg@version`.
 	cd "$WORK"
-	GOFLAGS= GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+	GOFLAGS="" GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
 	"$BIN/kwok" --version
 	# kwok only acts through Stage objects; without a --config it has none.
 	# Collect the stages kwokctl uses by default: fast node initialisation,
 	# heartbeat with a Lease, and the fast pod life cycle.
 	local src f
-	src=$(GOFLAGS= go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+	src=$(GOFLAGS="" go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
 	mkdir -p "$PREFIX/share/kwok"
 	for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
 		pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
