@@ -243,26 +243,42 @@ EOF
 	echo "KUBECONFIG=$kc"
 }
 
-# Stops the processes recorded in $DIR/run (newest component first).
-kill_all() {
-	local f pid name
-	for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+# term_wait SECONDS NAME...: SIGTERM to the recorded processes NAME..., wait up
+# to SECONDS for all of them to exit, then SIGKILL whatever is left.
+term_wait() {
+	local timeout=$1 f pid name alive _ pids=() names=()
+	shift
+	for name in "$@"; do
 		f=$DIR/run/$name.pid
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
 		if kill -0 "$pid" 2>/dev/null; then
 			kill -TERM "$pid" 2>/dev/null || true
-			for _ in $(seq 1 40); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.25
-			done
-			if kill -0 "$pid" 2>/dev/null; then
-				kill -KILL "$pid" 2>/dev/null || true
-			fi
-			log "$name stopped (pid $pid)"
+			pids+=("$pid")
+			names+=("$name")
 		fi
 		rm -f "$f"
 	done
+	[ "${#pids[@]}" -gt 0 ] || return 0
+	for _ in $(seq 1 $((timeout * 4))); do
+		alive=0
+		for pid in "${pids[@]}"; do
+			if kill -0 "$pid" 2>/dev/null; then alive=1; fi
+		done
+		[ "$alive" -eq 1 ] || break
+		sleep 0.25
+	done
+	for pid in "${pids[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	log "stopped: ${names[*]}"
+}
+
+# Stops everything recorded in $DIR/run; etcd last, so that the others can
+# shut down cleanly (a few seconds in all).
+kill_all() {
+	term_wait 10 kwok kube-scheduler kube-controller-manager kube-apiserver
+	term_wait 10 etcd
 }
 
 abort_start() {
