@@ -79,11 +79,11 @@ def _patterns(config: ConfigSource) -> list[str]:
     raw = config.get("patterns")
     if raw is None:
         return list(PATTERNS)
+    # Pulumi.yaml declares an array: the engine hands it over as JSON.
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
-        # `pulumi config set patterns sidecar,adapter` is accepted too.
-        value = [item.strip() for item in raw.split(",") if item.strip()]
+        raise SettingError("patterns", raw, "a list of pattern names: " + ", ".join(PATTERNS)) from None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise SettingError("patterns", raw, "a list of pattern names: " + ", ".join(PATTERNS))
     if not value:

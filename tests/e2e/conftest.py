@@ -37,8 +37,14 @@ def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(project_dir: Path, kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[auto.Stack]:
-    created = local_stack(project_dir, tmp_path_factory.mktemp("state"), kubeconfig)
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file backend: what Pulumi stores at rest."""
+    return tmp_path_factory.mktemp("state")
+
+
+@pytest.fixture(scope="session")
+def stack(project_dir: Path, kubeconfig: str, state_dir: Path) -> Iterator[auto.Stack]:
+    created = local_stack(project_dir, state_dir, kubeconfig)
     yield created
     # Whatever a test left behind is removed, so a failed run does not leak objects.
     created.destroy(on_output=print)
