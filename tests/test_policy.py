@@ -101,7 +101,7 @@ CONFIGS = [
     {"nativeSidecar": "false"},
     {"failingInit": "true"},
     {"tlsAlgorithm": "RSA"},
-    {"patterns": "[\"ambassador\", \"native-sidecar\"]"},
+    {"patterns": '["ambassador", "native-sidecar"]'},
 ]
 
 
