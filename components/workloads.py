@@ -3,7 +3,7 @@ from a workload, so selectors and target ports always come from the pods they se
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -104,14 +104,14 @@ def service(
     namespace: pulumi.Input[str],
     workload: Workload,
     ports: Sequence[tuple[Port, int]],
-    annotations: Mapping[str, str] | None = None,
     opts: pulumi.ResourceOptions,
 ) -> k8s.core.v1.Service:
     """A ClusterIP Service for ``workload``: its selector and target ports come from the workload.
 
     Each entry of ``ports`` is a container port of the workload and the port the Service
-    exposes it on. The Service depends on the workload, so its endpoint await does not race the
-    workload's rollout.
+    exposes it on. The Service is created once its workload is ready (it depends on it), with the
+    workload's own selector, so it has endpoints from the start: pulumi-kubernetes' own Service
+    await, which adds a fixed settling wait of about ten seconds per Service, is skipped.
     """
     template_ports = workload.template.ports
     for port, _ in ports:
@@ -128,14 +128,13 @@ def service(
         )
         for port, service_port in ports
     ]
-    metadata_annotations = {**(annotations or {}), **({} if workload.expect_ready else SKIP_AWAIT)}
     return k8s.core.v1.Service(
         resource_name,
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=name,
             namespace=namespace,
             labels=workload.labels.all,
-            annotations=metadata_annotations or None,
+            annotations=SKIP_AWAIT,
         ),
         spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", selector=workload.labels.selector, ports=service_ports),
         opts=_fixed_name_options(
