@@ -13,7 +13,10 @@ except SettingError as error:
     raise pulumi.RunError(f"configuration error: {error}") from None
 
 # An explicit provider, so the kube context is a setting of the stack and not of the shell.
-provider = k8s.Provider("kubernetes", context=settings.kube_context)
+# Client-side apply: with server-side apply, pulumi-kubernetes 4.25 previews the replacement of a
+# bare Pod as a dry-run patch of the Pod still running under that name, which the API server
+# refuses (a Pod's spec is immutable), so every preview of a change that rolls a pod would fail.
+provider = k8s.Provider("kubernetes", context=settings.kube_context, enable_server_side_apply=False)
 lab = MultiContainerLab("lab", settings.lab, pulumi.ResourceOptions(providers=[provider]))
 
 experiments = []

@@ -80,6 +80,11 @@ def test_a_kube_context_setting_reaches_the_provider() -> None:
     assert provider.inputs["context"] == "kind-lab"
 
 
+def test_the_provider_applies_client_side_so_previews_of_pod_replacements_work(lab: ProgramRun) -> None:
+    # Checked for real by the end-to-end suite: a preview that replaces a bare Pod.
+    assert lab.one("pulumi:providers:kubernetes").inputs["enableServerSideApply"] == "false"
+
+
 def test_objects_with_fixed_names_are_deleted_before_they_are_replaced(lab: ProgramRun) -> None:
     for resource in lab.kubernetes_objects():
         fixed = "name" in resource.inputs["metadata"] and resource.type not in (

@@ -110,6 +110,9 @@ def test_a_config_change_updates_only_what_must_change_and_rolls_the_pod(stack: 
     before = kubectl.get("pod", "init-demo", "-n", NAMESPACE)["metadata"]["uid"]
     others = {name: kubectl.get("pod", name, "-n", NAMESPACE)["metadata"]["uid"] for name in PODS[:3]}
     stack.set_config("failingInit", auto.ConfigValue("true"))
+    # As `pulumi up` does by default: a preview first, which must cope with the Pod's replacement.
+    preview = stack.preview(on_output=print)
+    assert {getattr(op, "value", op): n for op, n in preview.change_summary.items()}.get("replace") == 1
     result = stack.up(on_output=print)
     changes = {getattr(op, "value", op): count for op, count in (result.summary.resource_changes or {}).items()}
     assert changes.get("replace") == 1, changes
@@ -120,6 +123,29 @@ def test_a_config_change_updates_only_what_must_change_and_rolls_the_pod(stack: 
     assert {name: kubectl.get("pod", name, "-n", NAMESPACE)["metadata"]["uid"] for name in PODS[:3]} == others
     assert any("failingInit" in note for note in stack.outputs()["experiments"].value)
     stack.remove_config("failingInit")
+    stack.up(on_output=print)
+    stack.preview(expect_no_changes=True, on_output=print)
+
+
+def test_a_changed_script_replaces_its_configmap_and_rolls_only_the_pod_that_mounts_it(
+    stack: auto.Stack, kubectl: Kubectl, project_dir: Path
+) -> None:
+    uids = {name: kubectl.get("pod", name, "-n", NAMESPACE)["metadata"]["uid"] for name in PODS}
+    script = project_dir / "components" / "sidecar" / "log-shipper.sh"
+    original = script.read_text()
+    script.write_text(original.replace('tag="${SHIP_TAG:-[shipped]}"', 'tag="${SHIP_TAG:-[forwarded]}"'))
+    try:
+        preview = stack.preview(on_output=print)
+        changes = {getattr(op, "value", op): n for op, n in preview.change_summary.items()}
+        assert changes.get("replace") == 2, changes  # the scripts' ConfigMap and sidecar-logging
+        stack.up(on_output=print)
+        after = {name: kubectl.get("pod", name, "-n", NAMESPACE)["metadata"]["uid"] for name in PODS}
+        assert after["sidecar-logging"] != uids["sidecar-logging"]
+        assert {k: v for k, v in after.items() if k != "sidecar-logging"} == {
+            k: v for k, v in uids.items() if k != "sidecar-logging"
+        }
+    finally:
+        script.write_text(original)
     stack.up(on_output=print)
     stack.preview(expect_no_changes=True, on_output=print)
 
