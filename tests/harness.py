@@ -138,6 +138,8 @@ class Registered:
     options: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
     """Outputs as the mocks returned them (auto-names filled in), secrets unwrapped."""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """For each input, the URNs of the resources its value came from."""
 
 
 class RecordingMonitor(MockMonitor):
@@ -169,6 +171,7 @@ class RecordingMonitor(MockMonitor):
                         "provider": request.provider,
                     },
                     state=_unwrap(self.resources[response.urn].state)[0] if response.urn in self.resources else {},
+                    property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
                 )
             )
         return response

@@ -14,7 +14,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
-from unittest import mock
 
 import grpc
 import pytest
@@ -40,19 +39,8 @@ class Run:
     """A program run with the property dependencies the engine would hand a stack policy."""
 
     def __init__(self, config: dict[str, str] | None = None) -> None:
-        dependencies: dict[str, dict[str, list[str]]] = {}
-
-        class Monitor(harness.RecordingMonitor):
-            def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-                response = super().RegisterResource(request)
-                dependencies[response.urn] = {
-                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
-                }
-                return response
-
-        with mock.patch.object(harness, "RecordingMonitor", Monitor):
-            self.program = harness.run_program(config)
-        self.dependencies = dependencies
+        self.program = harness.run_program(config)
+        self.dependencies = {r.urn: r.property_dependencies for r in self.program.resources}
 
     def resource(self, type_token: str, k8s_name: str | None = None) -> harness.Registered:
         return self.program.one(type_token, k8s_name)
