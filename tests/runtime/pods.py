@@ -38,9 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pulumi
-
-from tests.harness import LabMocks, ProgramRun, Registered
+from tests.harness import ProgramRun, Registered
 
 from . import images
 
@@ -240,13 +238,8 @@ def remove_stale_namespaces() -> None:
 
 
 def k8s_name(resource: Registered) -> str:
-    """metadata.name as the provider would set it (auto-named like the harness's mocks do)."""
-    name = (resource.inputs.get("metadata") or {}).get("name")
-    if name:
-        return name
-    args = pulumi.runtime.MockResourceArgs(resource.type, resource.name, resource.inputs, "", None, True)
-    _, state = LabMocks().new_resource(args)
-    return state["metadata"]["name"]
+    """metadata.name as the provider set it (auto-named objects get theirs from the mocks)."""
+    return resource.state["metadata"]["name"]
 
 
 def object_named(program: ProgramRun, type_token: str, name: str) -> Registered:
