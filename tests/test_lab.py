@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import all_versions
@@ -100,12 +102,32 @@ def test_configmaps_and_secrets_are_auto_named_so_a_change_rolls_their_pods(lab:
             assert "name" not in resource.inputs["metadata"], resource.name
 
 
+VARIANTS = {
+    "defaults": {},
+    "experiments": {"nativeSidecar": "false", "failingInit": "true"},
+    "rsa": {"tlsAlgorithm": "RSA", "tlsRsaBits": "4096"},
+}
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def variant(request: pytest.FixtureRequest) -> list[dict[str, object]]:
+    return [k8s.manifest(r) for r in run_program(VARIANTS[request.param]).kubernetes_objects()]
+
+
 @pytest.mark.parametrize("version", SCHEMA_VERSIONS)
-def test_every_object_validates_strictly_against_the_kubernetes_schema(lab: ProgramRun, version: str) -> None:
-    objects = list(lab.kubernetes_objects())
-    assert len(objects) == 16
-    for resource in objects:
-        kubernetes_validate.validate(k8s.manifest(resource), version, strict=True)
+def test_every_object_validates_strictly_against_the_kubernetes_schema(
+    variant: list[dict[str, object]], version: str
+) -> None:
+    assert len(variant) == 16
+    for manifest in variant:
+        kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_strict_validation_refuses_a_field_kubernetes_does_not_know(lab: ProgramRun) -> None:
+    pod = copy.deepcopy(k8s.manifest(k8s.workload(lab, "sidecar-logging")))
+    pod["spec"]["containers"][0]["restartPolicyy"] = "Always"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(pod, SCHEMA_VERSIONS[-1], strict=True)
 
 
 def test_the_schema_versions_checked_run_from_1_29_to_the_newest_the_validator_ships() -> None:
