@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests import k8s
-from tests.harness import ProgramRun
+from tests.harness import ProgramRun, run
 
 COMPONENTS = Path(__file__).resolve().parent.parent / "components"
 PATTERN_DIRS = ("sidecar", "adapter", "ambassador", "init_containers", "native_sidecar")
@@ -69,3 +69,20 @@ def test_every_script_and_config_beside_a_component_is_shipped_verbatim(lab: Pro
         assert config_map.inputs["immutable"] is True
         assert k8s.name_of(config_map).startswith(config_map.name)
     assert shipped == on_disk
+
+
+def test_the_readme_example_of_using_a_component_runs_as_written() -> None:
+    readme = (COMPONENTS.parent / "README.md").read_text()
+    section = readme.split("## Use the components in your own program", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+
+    def body() -> None:
+        exec(compile(code, "README.md", "exec"), {})
+
+    example = run(body)
+    deployment = next(r for r in example.resources if r.type == "kubernetes:apps/v1:Deployment")
+    assert deployment.inputs["metadata"] == {
+        **deployment.inputs["metadata"],
+        "name": "edge-proxy",
+        "namespace": "team-a",
+    }
