@@ -25,7 +25,6 @@ class Workload:
     labels: Labels
     template: PodTemplate
     resource: k8s.core.v1.Pod | k8s.apps.v1.Deployment
-    expect_ready: bool
 
 
 def _fixed_name_options(
@@ -61,7 +60,7 @@ def pod(
         spec=template.spec_args(),
         opts=_fixed_name_options(opts, replace_on_annotations=True),
     )
-    return Workload(name, labels, template, resource, expect_ready)
+    return Workload(name, labels, template, resource)
 
 
 def deployment(
@@ -94,7 +93,7 @@ def deployment(
         ),
         opts=_fixed_name_options(opts),
     )
-    return Workload(name, labels, template, resource, expect_ready)
+    return Workload(name, labels, template, resource)
 
 
 def service(

@@ -71,7 +71,7 @@ def test_ports_must_be_valid() -> None:
 def test_a_service_refuses_a_port_its_workload_does_not_have() -> None:
     def body() -> None:
         template = PodTemplate(containers=[_container("app", ports=[Port("http", 80)])])
-        workload = Workload("web", Labels("web", "demo", "lab"), template, None, True)  # type: ignore[arg-type]
+        workload = Workload("web", Labels("web", "demo", "lab"), template, None)  # type: ignore[arg-type]
         service("svc", name="web", namespace="ns", workload=workload, ports=[(Port("other", 81), 81)], opts=None)  # type: ignore[arg-type]
 
     failed = run(body, expect_error=True)

@@ -99,13 +99,14 @@ class Ambassador(pulumi.ComponentResource):
             extra_mounts=[tls_mount],
             readiness_probe=http_probe(PROXY_PORT, scheme="HTTPS"),
         )
+        self.cert_sha256_fingerprint = certificate.cert.cert_pem.apply(sha256_fingerprint)
         template = PodTemplate(
             containers=[app, proxy],
             default_container=app.name,
             annotations={
                 **checksum_annotations(config),
                 # A renewed certificate must reach the proxy: its fingerprint is part of the pod.
-                "multicontainer.patterns/cert-sha256": certificate.cert.cert_pem.apply(sha256_fingerprint),
+                "multicontainer.patterns/cert-sha256": self.cert_sha256_fingerprint,
             },
         )
         self.workload = scope.pod(args.pod_name, template)
@@ -114,7 +115,6 @@ class Ambassador(pulumi.ComponentResource):
         self.service_name = self.service.metadata.name
         self.cert_pem = certificate.cert.cert_pem
         self.cert_expiry = certificate.cert.validity_end_time
-        self.cert_sha256_fingerprint = certificate.cert.cert_pem.apply(sha256_fingerprint)
         self.kubectl_commands = kubectl_commands(
             args.namespace,
             self.pod_name,
