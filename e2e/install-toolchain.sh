@@ -2,7 +2,12 @@
 # Builds the end-to-end toolchain with the `go` command from the Go module proxy:
 # the Pulumi CLI and Python language host, the kubernetes and tls provider
 # plugins (installed into a private PULUMI_HOME), etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kubectl and kwok.
+# kube-controller-manager, kube-scheduler, kubectl and kwok; and the real node:
+# kubelet, kube-proxy, containerd, runc, the CNI plugins and CoreDNS, plus the
+# lab's images built from Debian packages as OCI archives (toolchain/images/).
+#
+# Needs, besides Go: gcc and libseccomp-dev (runc, pause), mmdebstrap and umoci
+# (images); e2e/install-node-deps.sh installs them and what the node runs with.
 #
 # Everything lands in a cache directory outside the repository:
 #   ${E2E_CACHE:-$HOME/.cache/multi-container-patterns-e2e}/<key>
@@ -119,8 +124,13 @@ piece_size() {
 	provider-kubernetes) du -sb "$PULUMI_HOME_DIR/plugins/resource-kubernetes-v$PULUMI_KUBERNETES_VERSION" | cut -f1 ;;
 	provider-tls) du -sb "$PULUMI_HOME_DIR/plugins/resource-tls-v$PULUMI_TLS_VERSION" | cut -f1 ;;
 	etcd) du -cb "$BIN/etcd" | tail -1 | cut -f1 ;;
-	kubernetes) du -cb "$BIN"/kube-apiserver "$BIN"/kube-controller-manager "$BIN"/kube-scheduler "$BIN"/kubectl | tail -1 | cut -f1 ;;
+	kubernetes) du -cb "$BIN"/kube-apiserver "$BIN"/kube-controller-manager "$BIN"/kube-scheduler "$BIN"/kubectl "$BIN"/kubelet "$BIN"/kube-proxy | tail -1 | cut -f1 ;;
 	kwok) du -cb "$BIN/kwok" | tail -1 | cut -f1 ;;
+	containerd) du -cb "$BIN"/containerd "$BIN"/containerd-shim-runc-v2 "$BIN"/ctr | tail -1 | cut -f1 ;;
+	runc) du -cb "$BIN/runc" | tail -1 | cut -f1 ;;
+	cni-plugins) du -sb "$PREFIX/cni/bin" | cut -f1 ;;
+	coredns) du -cb "$BIN/coredns" | tail -1 | cut -f1 ;;
+	images) du -sb "$PREFIX/images" | cut -f1 ;;
 	*) echo 0 ;;
 	esac
 }
@@ -266,8 +276,10 @@ build_kubernetes() {
 	done
 	go build -trimpath -ldflags "$ldflags" -o "$BIN/" \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl \
+		k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
 	"$BIN/kube-apiserver" --version
+	"$BIN/kubelet" --version
 	"$BIN/kubectl" version --client
 }
 
@@ -290,6 +302,125 @@ build_kwok() {
 	done >"$PREFIX/share/kwok/stages.yaml"
 }
 
+# --- the real node: containerd, runc, CNI plugins, CoreDNS ------------------
+build_containerd() {
+	# No replace directives: plain `go install pkg@version`. no_btrfs drops the
+	# btrfs snapshotter, which needs C headers; overlayfs is what the node uses.
+	cd "$WORK"
+	local m=github.com/containerd/containerd/v2
+	GOFLAGS="" GOBIN="$BIN" go install -trimpath -tags no_btrfs \
+		-ldflags "-s -w -X $m/version.Version=v$CONTAINERD_VERSION" \
+		"$m/cmd/containerd@v$CONTAINERD_VERSION" "$m/cmd/containerd-shim-runc-v2@v$CONTAINERD_VERSION" \
+		"$m/cmd/ctr@v$CONTAINERD_VERSION"
+	"$BIN/containerd" --version
+}
+
+build_runc() {
+	# runc's nsenter is C (cgo), and the seccomp tag links libseccomp, which
+	# RuntimeDefault seccomp profiles need.
+	cd "$WORK"
+	CGO_ENABLED=1 GOFLAGS="" GOBIN="$BIN" go install -trimpath -tags seccomp \
+		-ldflags "-s -w -X main.version=$RUNC_VERSION" "github.com/opencontainers/runc@v$RUNC_VERSION"
+	"$BIN/runc" --version
+}
+
+build_cni_plugins() {
+	local m=github.com/containernetworking/plugins/plugins
+	mkdir -p "$PREFIX/cni/bin"
+	cd "$WORK"
+	GOFLAGS="" GOBIN="$PREFIX/cni/bin" go install -trimpath -ldflags "-s -w" \
+		"$m/main/bridge@v$CNI_PLUGINS_VERSION" "$m/main/loopback@v$CNI_PLUGINS_VERSION" \
+		"$m/ipam/host-local@v$CNI_PLUGINS_VERSION" "$m/meta/portmap@v$CNI_PLUGINS_VERSION"
+	ls -l "$PREFIX/cni/bin"
+}
+
+build_coredns() {
+	local dir
+	dir=$(workdir coredns)
+	cd "$dir"
+	go mod edit -require="github.com/coredns/coredns@v$COREDNS_VERSION"
+	go build -trimpath -ldflags "-s -w" -o "$BIN/coredns" .
+	"$BIN/coredns" -version
+	"$BIN/coredns" -plugins
+}
+
+# --- the node's images -------------------------------------------------------
+# Each toolchain/images/<name>/image.env names the image (IMAGE), the Debian
+# packages it is made of (PACKAGES, unpacked with their dependencies by
+# mmdebstrap), users, directories and the OCI config (CONFIG: umoci config
+# flags); rootfs/ beside it is laid over the packages' files, and so is
+# images/common/rootfs. The result is an OCI archive per image in
+# $PREFIX/images, imported into containerd when the node starts.
+build_images() {
+	local spec
+	rm -rf "$PREFIX/images"
+	mkdir -p "$PREFIX/images"
+	cd "$WORK"
+	for spec in "$HERE"/toolchain/images/*/image.env; do
+		[ "$(basename "$(dirname "$spec")")" = common ] || build_image "$(dirname "$spec")"
+	done
+	ls -l "$PREFIX/images"
+}
+
+build_image() {
+	local spec=$1 name root tag applet entry version reported
+	local IMAGE="" VERSION_COMMAND="" PACKAGES="" USERS=() GROUPS_=() DIRS=() CONFIG=()
+	name=$(basename "$spec")
+	# shellcheck source=/dev/null
+	source "$spec/image.env"
+	tag=${IMAGE##*:}
+	root=$WORK/images/$name/rootfs
+	rm -rf "$WORK/images/$name"
+	mkdir -p "$WORK/images/$name"
+	if [ -n "$PACKAGES" ]; then
+		mmdebstrap --quiet --variant=extract --include="$PACKAGES" --skip=output/dev \
+			--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+			--dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+			"$DEBIAN_SUITE" "$root"
+		# Installer leftovers an image does not need.
+		rm -rf "$root"/etc/apt "$root"/var/lib/apt "$root"/var/cache/apt "$root"/var/log/* "$root"/var/lib/dpkg
+		# Every busybox applet in /bin, unless a package ships that command.
+		if [ -x "$root/bin/busybox" ]; then
+			for applet in $(chroot "$root" /bin/busybox --list); do
+				[ -e "$root/bin/$applet" ] || [ -e "$root/usr/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+			done
+		fi
+		mkdir -p "$root/etc" "$root/tmp"
+		chmod 1777 "$root/tmp"
+		[ -f "$root/etc/passwd" ] || printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' >"$root/etc/passwd"
+		[ -f "$root/etc/group" ] || printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+		for entry in "${USERS[@]}"; do echo "$entry" >>"$root/etc/passwd"; done
+		for entry in "${GROUPS_[@]}"; do echo "$entry" >>"$root/etc/group"; done
+		for entry in "${DIRS[@]}"; do mkdir -p "$root$entry"; done
+		cp -R "$HERE/toolchain/images/common/rootfs/." "$root/"
+		[ ! -d "$spec/rootfs" ] || cp -R "$spec/rootfs/." "$root/"
+		# The tag names the packaged version: refuse a rootfs whose binary says otherwise.
+		version=${tag%%-*}
+		# shellcheck disable=SC2086 # VERSION_COMMAND is a command line
+		reported=$(chroot "$root" $VERSION_COMMAND 2>&1 || true)
+		case $reported in
+		*"$version"*) echo "$IMAGE: $(echo "$reported" | head -1)" ;;
+		*) die "$IMAGE: '$VERSION_COMMAND' does not report version $version: $reported" ;;
+		esac
+	else
+		# pause: Kubernetes' pause.c, built as build/pause/Makefile does.
+		mkdir -p "$root"
+		gcc -Os -Wall -Werror -static -DVERSION="v$tag" -o "$root/pause" \
+			"$(go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')/build/pause/linux/pause.c"
+		strip "$root/pause"
+	fi
+	# One layer, reproducible: sorted entries, numeric owners, a fixed mtime.
+	tar --sort=name --numeric-owner --mtime=@0 -C "$root" -cf "$WORK/images/$name/layer.tar" .
+	umoci init --layout "$WORK/images/$name/oci"
+	umoci new --image "$WORK/images/$name/oci:$tag"
+	umoci raw add-layer --image "$WORK/images/$name/oci:$tag" "$WORK/images/$name/layer.tar"
+	umoci config --image "$WORK/images/$name/oci:$tag" --os linux --architecture amd64 \
+		--author multi-container-patterns "${CONFIG[@]}"
+	tar -C "$WORK/images/$name/oci" -cf "$PREFIX/images/$name.tar" .
+	echo "$IMAGE" >"$PREFIX/images/$name.ref"
+	rm -rf "$WORK/images/$name"
+}
+
 TOTAL_START=$(date +%s)
 step pulumi build_pulumi
 step pulumi-language-python build_language_python
@@ -298,6 +429,11 @@ step provider-tls build_provider_tls
 step etcd build_etcd
 step kubernetes build_kubernetes
 step kwok build_kwok
+step containerd build_containerd
+step runc build_runc
+step cni-plugins build_cni_plugins
+step coredns build_coredns
+step images build_images
 env_lines >"$PREFIX/env.sh"
 log "all pieces ready in $(($(date +%s) - TOTAL_START))s (per piece: $REPORT)"
 log "binaries: $BIN"
