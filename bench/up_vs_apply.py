@@ -1,9 +1,11 @@
-"""Times `pulumi up` and `pulumi destroy` of the whole lab against the local control plane, beside
-`kubectl apply -f` of the same objects (rendered to YAML from the program under mocks) plus
-`kubectl wait` for readiness, and `kubectl delete namespace --wait`. Prints the medians.
+"""Times `pulumi up` and `pulumi destroy` of the whole lab against the local cluster, beside
+`kubectl apply -f` of the same objects (rendered to YAML from the program under mocks, with the
+same settings) plus `kubectl wait` for readiness, and `kubectl delete namespace --wait`; and a
+`pulumi preview` with no changes while the stack is up. Prints the medians and the ratios.
 
-Run inside the end-to-end environment:
+Run inside the end-to-end environment, on the real node (the default) or on kwok:
     e2e/with-cluster.sh .venv/bin/python bench/up_vs_apply.py [rounds]
+    E2E_NODE=kwok e2e/with-cluster.sh .venv/bin/python bench/up_vs_apply.py [rounds]
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e.support import Kubectl, copy_project, local_stack
+from tests.e2e.support import Kubectl, copy_project, local_stack, node_image_settings
 from tests.harness import run_program
 
 NAMESPACE = "multi-container-demo"
@@ -29,7 +31,7 @@ KIND_ORDER = ("Namespace", "ConfigMap", "Secret", "Deployment", "Pod", "Service"
 
 
 def render_manifests(path: Path) -> int:
-    objects = [r.state for r in run_program().kubernetes_objects()]
+    objects = [r.state for r in run_program(node_image_settings()).kubernetes_objects()]
     objects.sort(key=lambda o: KIND_ORDER.index(o["kind"]))
     path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
     return len(objects)
@@ -52,7 +54,13 @@ def main() -> None:
         (work / "project").mkdir()
         (work / "state").mkdir()
         stack = local_stack(copy_project(work / "project"), work / "state", kubeconfig, "bench")
-        results: dict[str, list[float]] = {"pulumi up": [], "pulumi destroy": [], "apply+wait": [], "delete ns": []}
+        results: dict[str, list[float]] = {
+            "pulumi up": [],
+            "no-change preview": [],
+            "pulumi destroy": [],
+            "apply+wait": [],
+            "delete ns": [],
+        }
 
         def apply_and_wait() -> None:
             kubectl.run("apply", "-f", str(manifests), timeout=300)
@@ -70,6 +78,7 @@ def main() -> None:
 
         for round_number in range(1, rounds + 1):
             results["pulumi up"].append(timed(stack.up))
+            results["no-change preview"].append(timed(lambda: stack.preview(expect_no_changes=True)))
             results["pulumi destroy"].append(timed(stack.destroy))
             results["apply+wait"].append(timed(apply_and_wait))
             results["delete ns"].append(
@@ -81,7 +90,8 @@ def main() -> None:
         stack.workspace.remove_stack("bench")
 
     medians = {key: statistics.median(values) for key, values in results.items()}
-    print(f"\n{count} objects, medians of {rounds} rounds:")
+    node = kubectl.get("nodes")["items"][0]["metadata"]["name"]
+    print(f"\n{count} objects on node {node}, medians of {rounds} rounds:")
     for key, value in medians.items():
         print(f"  {key:>15}: {value:6.1f} s")
     print(f"  pulumi up / (apply+wait): {medians['pulumi up'] / medians['apply+wait']:.2f}x")

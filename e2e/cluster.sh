@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# A local Kubernetes control plane on 127.0.0.1 for the end-to-end tests:
-# etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok, which
-# simulates one Node (kwok-node-0) so that pods are scheduled and become
-# Running/Ready, Deployments roll out and Services get endpoints. Nothing runs
-# in the pods: kwok only writes their status.
+# A local Kubernetes cluster for the end-to-end tests: a control plane on
+# 127.0.0.1 (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) and
+# one worker node, chosen with E2E_NODE:
+#   real (default)  node.sh: a real kubelet with containerd, runc, CNI, kube-proxy
+#                   and CoreDNS in a network namespace of its own; pods run. Root.
+#   kwok            kwok simulates one Node (kwok-node-0): pods are scheduled and
+#                   reported Running/Ready at once, but nothing runs in them. Starts
+#                   in seconds, without root.
 #
 # Usage:
 #   e2e/cluster.sh start     start everything, wait until it is ready, print KUBECONFIG=...
@@ -19,7 +22,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=${E2E_CLUSTER_DIR:-${TMPDIR:-/tmp}/multi-container-patterns-e2e-cluster}
-NODE_NAME=kwok-node-0
+NODE_KIND=${E2E_NODE:-real}
+KWOK_NODE_NAME=kwok-node-0
 START_TIMEOUT=${E2E_CLUSTER_TIMEOUT:-120} # seconds, for each wait
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
@@ -34,7 +38,7 @@ bin_dir() {
 	else
 		local prefix
 		prefix=$("$HERE/install-toolchain.sh" --prefix)
-		if [ ! -x "$prefix/bin/kwok" ]; then
+		if [ ! -f "$prefix/env.sh" ]; then
 			"$HERE/install-toolchain.sh" >/dev/null
 		fi
 		echo "$prefix/bin"
@@ -102,6 +106,11 @@ EOF
 		openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=e2e-admin" -keyout admin.key -out admin.csr
 		openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
 			-extfile client.ext -out admin.crt
+		# The API server's identity towards kubelets (logs, exec, port-forward).
+		openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" \
+			-keyout apiserver-kubelet-client.key -out apiserver-kubelet-client.csr
+		openssl x509 -req -in apiserver-kubelet-client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			-extfile client.ext -out apiserver-kubelet-client.crt
 		openssl genrsa -out sa.key 2048
 		openssl rsa -in sa.key -pubout -out sa.pub
 		rm -f ./*.csr ./*.ext
@@ -141,12 +150,12 @@ node_manifest() {
 apiVersion: v1
 kind: Node
 metadata:
-  name: $NODE_NAME
+  name: $KWOK_NODE_NAME
   annotations:
     node.alpha.kubernetes.io/ttl: "0"
     kwok.x-k8s.io/node: fake
   labels:
-    kubernetes.io/hostname: $NODE_NAME
+    kubernetes.io/hostname: $KWOK_NODE_NAME
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
     type: kwok
@@ -165,6 +174,10 @@ start() {
 	for tool in openssl curl python3; do
 		command -v "$tool" >/dev/null || die "$tool is required"
 	done
+	case $NODE_KIND in
+	real | kwok) ;;
+	*) die "E2E_NODE must be 'real' or 'kwok', not '$NODE_KIND'" ;;
+	esac
 	bin=$(bin_dir)
 	for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl; do
 		[ -x "$bin/$b" ] || die "$bin/$b is missing (run e2e/install-toolchain.sh)"
@@ -211,6 +224,9 @@ EOF
 		--service-account-key-file="$DIR/pki/sa.pub" --service-account-signing-key-file="$DIR/pki/sa.key" \
 		--service-cluster-ip-range=10.0.0.0/24 \
 		--authorization-mode=Node,RBAC --allow-privileged=true \
+		--kubelet-client-certificate="$DIR/pki/apiserver-kubelet-client.crt" \
+		--kubelet-client-key="$DIR/pki/apiserver-kubelet-client.key" \
+		--kubelet-certificate-authority="$DIR/pki/ca.crt" --kubelet-preferred-address-types=InternalIP \
 		--endpoint-reconciler-type=none \
 		--profiling=false --v=1
 	wait_until "kube-apiserver /readyz" "$START_TIMEOUT" curl_api "https://127.0.0.1:$APISERVER_PORT/readyz" || abort_start
@@ -227,20 +243,29 @@ EOF
 	wait_until "kube-controller-manager /healthz" "$START_TIMEOUT" curl_api -k "https://127.0.0.1:$KCM_PORT/healthz" || abort_start
 	wait_until "kube-scheduler /healthz" "$START_TIMEOUT" curl_api -k "https://127.0.0.1:$SCHED_PORT/healthz" || abort_start
 
-	node_manifest | "$bin/kubectl" --kubeconfig="$kc" apply -f - >/dev/null || abort_start
-	launch kwok "$bin/kwok" --kubeconfig="$kc" --config="$kwok_config" \
-		--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-		--manage-nodes-with-label-selector= --manage-single-node= \
-		--cidr=10.244.0.0/16 --node-ip=10.240.0.1 --node-lease-duration-seconds=40 \
-		--server-address="127.0.0.1:$KWOK_PORT"
-	wait_until "node $NODE_NAME Ready" "$START_TIMEOUT" \
-		"$bin/kubectl" --kubeconfig="$kc" wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s || abort_start
+	if [ "$NODE_KIND" = real ]; then
+		E2E_CLUSTER_DIR=$DIR E2E_BIN_DIR=$bin "$HERE/node.sh" start || abort_start
+	else
+		start_kwok "$bin" "$kc" "$kwok_config" || abort_start
+	fi
 	# The service-account controller creates `default` in each namespace; pods
 	# are refused until it exists.
 	wait_until "serviceaccount default/default" "$START_TIMEOUT" \
 		"$bin/kubectl" --kubeconfig="$kc" -n default get serviceaccount default || abort_start
 	log "control plane ready in $(($(date +%s) - t0))s; $("$bin/kubectl" --kubeconfig="$kc" version 2>/dev/null | tail -1)"
 	echo "KUBECONFIG=$kc"
+}
+
+start_kwok() {
+	local bin=$1 kc=$2 kwok_config=$3
+	node_manifest | "$bin/kubectl" --kubeconfig="$kc" apply -f - >/dev/null || return 1
+	launch kwok "$bin/kwok" --kubeconfig="$kc" --config="$kwok_config" \
+		--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+		--manage-nodes-with-label-selector= --manage-single-node= \
+		--cidr=10.244.0.0/16 --node-ip=10.240.0.1 --node-lease-duration-seconds=40 \
+		--server-address="127.0.0.1:$KWOK_PORT"
+	wait_until "node $KWOK_NODE_NAME Ready" "$START_TIMEOUT" \
+		"$bin/kubectl" --kubeconfig="$kc" wait --for=condition=Ready "node/$KWOK_NODE_NAME" --timeout=2s
 }
 
 # term_wait SECONDS NAME...: SIGTERM to the recorded processes NAME..., wait up
@@ -281,12 +306,21 @@ kill_all() {
 	term_wait 10 etcd
 }
 
+stop_real_node() {
+	# Runs also when the state dir is gone: node.sh finds its node by its fixed names.
+	if [ -e /var/lib/mcp-e2e-node ] || ip link show mcp-e2e-node0 >/dev/null 2>&1; then
+		"$HERE/node.sh" stop
+	fi
+}
+
 abort_start() {
+	stop_real_node
 	kill_all
 	die "start failed; logs are in $DIR/logs ('$0 stop' removes them)"
 }
 
 stop() {
+	stop_real_node
 	if [ ! -d "$DIR" ]; then
 		log "nothing to stop ($DIR does not exist)"
 		return 0
@@ -310,6 +344,7 @@ status() {
 			echo "$(basename "$f" .pid): exited"
 		fi
 	done
+	"$HERE/node.sh" status || true
 	"$(bin_dir)/kubectl" --kubeconfig="$DIR/admin.kubeconfig" get nodes -o wide
 }
 

@@ -251,7 +251,8 @@ start_containerd() {
 version = 3
 root = "$NODE_DIR/containerd/root"
 state = "$NODE_DIR/containerd/state"
-disabled_plugins = ["io.containerd.nri.v1.nri"]
+# Nothing outside the node's directory: no NRI socket in /var/run/nri, no /opt/containerd.
+disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.internal.v1.opt"]
 
 [grpc]
   address = "$CONTAINERD_SOCK"
@@ -273,6 +274,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
 
 [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
   BinaryName = "$E2E_BIN_DIR/runc"
+  Root = "$NODE_DIR/runc"
   SystemdCgroup = false
 
 [plugins."io.containerd.cri.v1.runtime".cni]
@@ -489,9 +491,10 @@ start() {
 	for name in "${KUBELET_SYSCTLS[@]}"; do
 		echo "$name=$(sysctl -n "$name")"
 	done >"$NODE_DIR/sysctls.saved"
-	# libcni keeps its result cache in /var/lib/cni whatever the config says; remember
-	# whether that directory is ours to remove.
-	[ -e /var/lib/cni ] || touch "$NODE_DIR/cni-cache.ours"
+	# Two directories whose place is fixed: libcni's result cache and the kubelet's links to
+	# container logs. Remember whether they are ours to remove.
+	[ -e /var/lib/cni ] || touch "$NODE_DIR/var-lib-cni.ours"
+	[ -e /var/log/containers ] || touch "$NODE_DIR/var-log-containers.ours"
 	gen_certs
 	for name in kubelet-client kube-proxy coredns; do kubeconfig "$name"; done
 	setup_network
@@ -565,7 +568,9 @@ stop() {
 		while IFS='=' read -r name value; do sysctl -qw "$name=$value" || true; done <"$NODE_DIR/sysctls.saved"
 	fi
 	rm -f /var/lib/cni/results/mcp-e2e-node-* 2>/dev/null || true
-	if [ -f "$NODE_DIR/cni-cache.ours" ]; then rm -rf /var/lib/cni; fi
+	if [ -f "$NODE_DIR/var-lib-cni.ours" ]; then rm -rf /var/lib/cni; fi
+	find /var/log/containers -maxdepth 1 -lname "$NODE_DIR/*" -delete 2>/dev/null || true
+	if [ -f "$NODE_DIR/var-log-containers.ours" ]; then rm -rf /var/log/containers; fi
 	if [ -e "$NODE_DIR" ]; then
 		rm -rf "$NODE_DIR" || die "could not remove $NODE_DIR: $(awk -v dir="$NODE_DIR" 'index($5, dir) == 1 {print $5}' /proc/self/mountinfo | head -3)"
 		log "node stopped and removed ($NODE_DIR, $NODE_HOST_IF, /$NODE_CGROUP)"

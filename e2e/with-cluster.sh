@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs one command with the whole end-to-end environment, then tears it down:
-# builds the toolchain if the cache lacks it, puts it on PATH with PULUMI_HOME and
+# installs the Debian packages it needs (debian-packages.txt), builds the
+# toolchain if the cache lacks it, puts it on PATH with PULUMI_HOME and
 # the offline switches, starts the local control plane, exports KUBECONFIG, runs
 # the command, stops the control plane (also on failure or Ctrl-C), and exits with
 # the command's status.
@@ -14,6 +15,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 	exit 2
 }
 
+# shellcheck disable=SC2046 # one package per line
+"$HERE/../scripts/install-debian-packages.sh" $(grep -v '^#' "$HERE/debian-packages.txt")
 "$HERE/install-toolchain.sh" >/dev/null
 eval "$("$HERE/install-toolchain.sh" --env)"
 

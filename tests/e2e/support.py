@@ -4,6 +4,7 @@ a copy of the real project, and a stack of it on a throwaway local backend."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -53,12 +54,24 @@ def copy_project(work: Path) -> Path:
     return work
 
 
+def node_image_settings() -> dict[str, str]:
+    """The image settings that point the lab at the images the toolchain built for the real node:
+    ``<toolchain>/images/<name>.setting`` names the setting, ``<name>.ref`` the image."""
+    images = Path(os.environ["E2E_TOOLCHAIN"]) / "images"
+    settings = {path.read_text().strip(): path.with_suffix(".ref").read_text().strip() for path in images.glob("*.setting")}
+    assert settings, f"no image settings in {images}: run e2e/install-toolchain.sh"
+    return settings
+
+
 def local_stack(project: Path, backend: Path, kubeconfig: str, name: str = STACK) -> auto.Stack:
-    """The project's stack on a file backend in ``backend``, with a passphrase secrets provider."""
+    """The project's stack on a file backend in ``backend``, with a passphrase secrets provider and
+    the local cluster's images."""
     env = {
         "PULUMI_BACKEND_URL": f"file://{backend}",
         "PULUMI_CONFIG_PASSPHRASE": "e2e-passphrase",
         "KUBECONFIG": kubeconfig,
     }
     options = auto.LocalWorkspaceOptions(work_dir=str(project), env_vars=env, secrets_provider="passphrase")
-    return auto.create_or_select_stack(name, work_dir=str(project), opts=options)
+    stack = auto.create_or_select_stack(name, work_dir=str(project), opts=options)
+    stack.set_all_config({setting: auto.ConfigValue(image) for setting, image in node_image_settings().items()})
+    return stack

@@ -27,7 +27,7 @@ def runtime_environment() -> None:
         f"{path} (Debian package {package})" for path, package in needed.items() if not Path(path).exists()
     )
     if missing:
-        pytest.fail(f"missing: {', '.join(missing)}; run scripts/install-runtime-deps.sh", pytrace=False)
+        pytest.fail(f"missing: {', '.join(missing)}; run scripts/test.sh runtime, which installs them", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the runtime test suite (tests/runtime) runs the lab's containers
-# with: busybox and nginx stand in for the busybox and nginx images, redis-server for the redis
-# image, shellcheck lints the container scripts, prometheus ships promtool. Idempotent: does
-# nothing when every package is installed. Needs root (apt-get).
+# Installs the Debian packages named on the command line that are missing, without starting
+# any service they ship. Idempotent: does nothing when every package is installed. Needs root
+# (apt-get) only when something is missing.
+#   scripts/install-debian-packages.sh PACKAGE...
 set -euo pipefail
 
-packages=(busybox nginx redis-server shellcheck prometheus openssl)
+[ $# -gt 0 ] || {
+  echo "usage: $0 PACKAGE..." >&2
+  exit 2
+}
 
 missing=()
-for package in "${packages[@]}"; do
+for package in "$@"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q '^install ok installed$'; then
     missing+=("$package")
   fi
 done
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "install-runtime-deps: all installed (${packages[*]})"
+  echo "install-debian-packages: all installed ($*)"
   exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-runtime-deps: missing ${missing[*]}, and installing needs root" >&2
+  echo "install-debian-packages: missing ${missing[*]}, and installing needs root" >&2
   exit 1
 fi
 
@@ -35,8 +38,8 @@ fi
 cleanup() { if [ -n "$created_policy" ]; then rm -f "$policy"; fi; }
 trap cleanup EXIT
 
-echo "install-runtime-deps: installing ${missing[*]}"
+echo "install-debian-packages: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-runtime-deps: done"
+echo "install-debian-packages: done"
