@@ -16,7 +16,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -180,7 +180,7 @@ class KubectlCluster:
         return Output(stdout, stderr, process.returncode, time.monotonic() - started)
 
     @contextmanager
-    def port_forward(self, line: str) -> Iterator[int]:
+    def port_forward(self, line: str) -> Generator[int, None, None]:
         """Run a ``kubectl port-forward ... :PORT --address 127.0.0.1`` line; yields the local port."""
         forward = _Background(line)
         try:
@@ -193,7 +193,7 @@ class KubectlCluster:
             forward.stop()
 
     @contextmanager
-    def follow(self, line: str) -> Iterator[Followed]:
+    def follow(self, line: str) -> Generator[Followed, None, None]:
         """Run a command that never ends by itself (a watch) while the block runs, then stop it."""
         watch = _Background(line)
         try:
