@@ -15,6 +15,10 @@ from .pod import PodTemplate, Port
 # pulumi-kubernetes waits for Pods and Deployments to become ready; an experiment that breaks
 # a workload on purpose must not hold `pulumi up` for the whole await timeout.
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+# For a bare Pod, skipAwait would also skip waiting for its deletion, so replacing it (same
+# fixed name) would race the old pod's termination: "object is being deleted". Awaiting only
+# the pod's scheduling keeps `pulumi up` short and the deletion awaited.
+AWAIT_SCHEDULED_ONLY = {"pulumi.com/waitFor": "condition=PodScheduled"}
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,9 @@ def pod(
     """A bare Pod, as the lab uses for the classic patterns.
 
     A Pod cannot be rolled in place: a change of its mounted files (the checksum annotation)
-    replaces it.
+    replaces it. A pod not ``expect_ready`` is awaited until it is scheduled only.
     """
-    annotations = {**template.metadata_annotations(), **({} if expect_ready else SKIP_AWAIT)}
+    annotations = {**template.metadata_annotations(), **({} if expect_ready else AWAIT_SCHEDULED_ONLY)}
     resource = k8s.core.v1.Pod(
         resource_name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels.all, annotations=annotations),

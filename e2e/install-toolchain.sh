@@ -7,7 +7,7 @@
 # lab's images built from Debian packages as OCI archives (toolchain/images/).
 #
 # Needs, besides Go: gcc and libseccomp-dev (runc, pause), mmdebstrap and umoci
-# (images); e2e/install-node-deps.sh installs them and what the node runs with.
+# (images), all in debian-packages.txt, which with-cluster.sh installs.
 #
 # Everything lands in a cache directory outside the repository:
 #   ${E2E_CACHE:-$HOME/.cache/multi-container-patterns-e2e}/<key>
@@ -345,12 +345,13 @@ build_coredns() {
 }
 
 # --- the node's images -------------------------------------------------------
-# Each toolchain/images/<name>/image.env names the image (IMAGE), the Debian
-# packages it is made of (PACKAGES, unpacked with their dependencies by
-# mmdebstrap), users, directories and the OCI config (CONFIG: umoci config
-# flags); rootfs/ beside it is laid over the packages' files, and so is
-# images/common/rootfs. The result is an OCI archive per image in
-# $PREFIX/images, imported into containerd when the node starts.
+# Each toolchain/images/<name>/image.env names the image (IMAGE), the lab
+# setting it serves (LAB_SETTING), the Debian packages it is made of (PACKAGES,
+# unpacked with their dependencies by mmdebstrap), users, directories and the
+# OCI config (CONFIG: umoci config flags); rootfs/ beside it is laid over the
+# packages' files, and so is images/common/rootfs. The result, in
+# $PREFIX/images: <name>.tar (an OCI archive, imported into containerd when the
+# node starts), <name>.ref (its reference) and <name>.setting.
 build_images() {
 	local spec
 	rm -rf "$PREFIX/images"
@@ -364,7 +365,7 @@ build_images() {
 
 build_image() {
 	local spec=$1 name root tag applet entry version reported
-	local IMAGE="" VERSION_COMMAND="" PACKAGES="" USERS=() GROUPS_=() DIRS=() CONFIG=()
+	local IMAGE="" LAB_SETTING="" VERSION_COMMAND="" PACKAGES="" USERS=() GROUPS_=() DIRS=() CONFIG=()
 	name=$(basename "$spec")
 	# shellcheck source=/dev/null
 	source "$spec/image.env"
@@ -378,7 +379,8 @@ build_image() {
 			--dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
 			"$DEBIAN_SUITE" "$root"
 		# Installer leftovers an image does not need.
-		rm -rf "$root"/etc/apt "$root"/var/lib/apt "$root"/var/cache/apt "$root"/var/log/* "$root"/var/lib/dpkg
+		rm -rf "$root"/etc/apt "$root"/var/lib/apt "$root"/var/cache/apt "$root"/var/lib/dpkg \
+			"$root"/var/log/apt "$root"/var/log/dpkg.log "$root"/var/log/alternatives.log
 		# Every busybox applet in /bin, unless a package ships that command.
 		if [ -x "$root/bin/busybox" ]; then
 			for applet in $(chroot "$root" /bin/busybox --list); do
@@ -418,6 +420,7 @@ build_image() {
 		--author multi-container-patterns "${CONFIG[@]}"
 	tar -C "$WORK/images/$name/oci" -cf "$PREFIX/images/$name.tar" .
 	echo "$IMAGE" >"$PREFIX/images/$name.ref"
+	[ -z "$LAB_SETTING" ] || echo "$LAB_SETTING" >"$PREFIX/images/$name.setting"
 	rm -rf "$WORK/images/$name"
 }
 

@@ -302,17 +302,18 @@ ctr_node() {
 }
 
 import_images() {
-	local archive ref
+	local archive ref names
 	for archive in "$PREFIX"/images/*.tar; do
 		ref=$(cat "${archive%.tar}.ref")
 		# The archive is tagged with the tag alone; --base-name makes it the full reference.
 		ctr_node images import --base-name "${ref%:*}" "$archive" >>"$LOGS/images.log" 2>&1 ||
 			die "importing $archive failed: $LOGS/images.log"
-		ctr_node images ls -q | grep -qxF "$ref" || die "$ref is not in containerd after importing $archive"
+		names=$(ctr_node images ls -q)
+		grep -qxF "$ref" <<<"$names" || die "$ref is not in containerd after importing $archive"
 	done
 	# ctr also records each import under an `import-<date>` name; the CRI must see one name only.
-	ctr_node images ls -q | { grep '^import-' || true; } | while read -r ref; do ctr_node images rm "$ref" >/dev/null; done
-	log "images: $(ctr_node images ls -q | tr '\n' ' ')"
+	for ref in $(grep '^import-' <<<"$names" || true); do ctr_node images rm "$ref" >/dev/null; done
+	log "images: $(ctr_node images ls -q | grep -v '^sha256:' | tr '\n' ' ')"
 }
 
 # --- kubelet -------------------------------------------------------------------------

@@ -274,16 +274,19 @@ def test_init_config_names_the_database_service_that_is_part_of_the_stack(init_d
     assert redis["readinessProbe"]["tcpSocket"]["port"] == "redis"
 
 
-def test_the_failing_init_experiment_adds_a_first_init_container_and_does_not_wait() -> None:
+def test_the_failing_init_experiment_adds_a_first_init_container_and_waits_only_for_scheduling() -> None:
     lab = run_program({"failingInit": "true"})
     pod = k8s.workload(lab, "init-demo")
     spec = k8s.pod_spec(pod)
     failing = spec["initContainers"][0]
     assert failing["name"] == "failing-init"
     assert failing["command"][-1].endswith("exit 1")
-    assert pod.inputs["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
+    # Not skipAwait: that would skip awaiting the pod's deletion too, and its replacement (same
+    # name) would fail while the old pod terminates.
+    assert pod.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=PodScheduled"
+    assert "pulumi.com/skipAwait" not in pod.inputs["metadata"]["annotations"]
     assert any("failingInit" in note for note in lab.exports["experiments"])
-    assert "pulumi.com/skipAwait" not in k8s.workload(run_program(), "init-demo").inputs["metadata"]["annotations"]
+    assert "pulumi.com/waitFor" not in k8s.workload(run_program(), "init-demo").inputs["metadata"]["annotations"]
 
 
 # ─── Native sidecar ───────────────────────────────────────────────────────────────────────

@@ -58,7 +58,9 @@ def node_image_settings() -> dict[str, str]:
     """The image settings that point the lab at the images the toolchain built for the real node:
     ``<toolchain>/images/<name>.setting`` names the setting, ``<name>.ref`` the image."""
     images = Path(os.environ["E2E_TOOLCHAIN"]) / "images"
-    settings = {path.read_text().strip(): path.with_suffix(".ref").read_text().strip() for path in images.glob("*.setting")}
+    settings = {
+        path.read_text().strip(): path.with_suffix(".ref").read_text().strip() for path in images.glob("*.setting")
+    }
     assert settings, f"no image settings in {images}: run e2e/install-toolchain.sh"
     return settings
 
