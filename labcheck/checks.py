@@ -309,8 +309,7 @@ def _has_failing_init(pod: Json) -> bool:
 
 
 def _failing_init_settled(pod: Json) -> bool:
-    status = k8s.container_status(pod, FAILING_INIT_CONTAINER) or {}
-    return k8s.terminated(status) is not None or (status.get("lastState") or {}).get("terminated") is not None
+    return expectations.init_failure(k8s.container_status(pod, FAILING_INIT_CONTAINER)) is not None
 
 
 def _init_containers(walk: _Walk) -> None:

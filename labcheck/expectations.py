@@ -354,19 +354,26 @@ def app_uses_written_config(config_log: Output, app_log: Output) -> Verdict:
     return passed(expectation, f"app printed that configuration, then '{serving.group(0)}'")
 
 
+def init_failure(status: Json | None) -> str | None:
+    """How an init container has failed, once it has: exited non-zero now, or before its restart."""
+    ended = k8s.terminated(status)
+    if ended is not None and ended.get("exitCode") != 0:
+        return f"exited {ended.get('exitCode')}"
+    last = ((status or {}).get("lastState") or {}).get("terminated")
+    if last is not None and last.get("exitCode") != 0:
+        now = "in CrashLoopBackOff" if k8s.waiting_reason(status) == "CrashLoopBackOff" else "restarted by the kubelet"
+        return f"exited {last.get('exitCode')} and is {now}"
+    return None
+
+
 def failing_init_blocks_the_app(pod: Json, failing_container: str) -> Verdict:
     """Experiment 3: the failing init container keeps failing and the app never starts."""
     expectation = "with experiment 3 on, init-demo is stuck in Init and app never starts"
     status = k8s.container_status(pod, failing_container)
-    ended = k8s.terminated(status)
-    last = (status or {}).get("lastState", {}).get("terminated")
-    reason = k8s.waiting_reason(status)
-    if ended is not None and ended.get("exitCode") != 0:
-        failing = f"{failing_container} exited {ended.get('exitCode')}"
-    elif reason == "CrashLoopBackOff" and last is not None and last.get("exitCode") != 0:
-        failing = f"{failing_container} exited {last.get('exitCode')} and is in CrashLoopBackOff"
-    else:
+    failure = init_failure(status)
+    if failure is None:
         return failed(expectation, f"{failing_container} has not failed yet ({k8s.pod_state(pod)})")
+    failing = f"{failing_container} {failure}"
     if k8s.ever_started(k8s.container_status(pod, "app")):
         return failed(expectation, f"{failing}, yet app started")
     restarts = (status or {}).get("restartCount", 0)

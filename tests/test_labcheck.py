@@ -614,6 +614,16 @@ def test_experiment_3_is_recognised_in_crash_loop_and_right_after_the_first_fail
     assert "Init:Error" in expectations.failing_init_blocks_the_app(first, FAILING_INIT_CONTAINER).reason
 
 
+def test_experiment_3_is_recognised_while_the_kubelet_runs_the_failing_container_again() -> None:
+    # Between two failures the container runs again: its last termination says it failed.
+    rerun = experiment_3_pod(running(FAILING_INIT_CONTAINER, 12, ready=False, restarts=1, last=run_ended(1, 1, 1)))
+    verdict = expectations.failing_init_blocks_the_app(rerun, FAILING_INIT_CONTAINER)
+    assert verdict.passed, verdict
+    assert "failing-init exited 1 and is restarted by the kubelet" in verdict.reason
+    never_failed = experiment_3_pod(running(FAILING_INIT_CONTAINER, 1, ready=False))
+    assert not expectations.failing_init_blocks_the_app(never_failed, FAILING_INIT_CONTAINER).passed
+
+
 def test_experiment_3_with_an_app_that_ran_fails() -> None:
     pod = experiment_3_pod(ended(FAILING_INIT_CONTAINER, 1, 1, 1))
     pod["status"]["containerStatuses"] = [running("app", 5)]

@@ -1,0 +1,170 @@
+"""The lab walked on the real node, command by command, with the checker users run
+(`scripts/lab.sh check`, the `labcheck` package): every pattern, then the four experiments, then
+`pulumi destroy`. Tests run in file order on one stack; the module brings the lab up and leaves
+the stack empty, as it found it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pulumi import automation as auto
+
+from components import PATTERNS
+from labcheck import LabReport, check
+from labcheck.report import TextReporter
+from tests.e2e.support import ROOT, Kubectl
+
+pytestmark = pytest.mark.e2e
+
+NAMESPACE = "multi-container-demo"
+# The exit code of a container that outlived its grace period: SIGKILL (128 + 9).
+KILLED = 137
+
+
+@pytest.fixture(scope="module")
+def lab(stack: auto.Stack, kubectl: Kubectl) -> Iterator[auto.Stack]:
+    """The lab up, every pod Ready (`pulumi up` awaits them)."""
+    nodes = kubectl.get("nodes")["items"]
+    if any(node["metadata"].get("annotations", {}).get("kwok.x-k8s.io/node") for node in nodes):
+        pytest.skip("the lab's behaviour needs the real node (E2E_NODE=real): kwok runs no containers")
+    result = stack.up(on_output=print)
+    assert result.summary.result == "succeeded"
+    yield stack
+    # Whatever a failed test left behind; the last test destroys the stack itself.
+    stack.destroy(on_output=print)
+
+
+def walk(kubeconfig: str, *patterns: str, experiments: tuple[str, ...] = ()) -> LabReport:
+    """The checker's walk, printed as it goes (pytest shows it when a test fails)."""
+    reporter = TextReporter(sys.stdout)
+    return check(patterns or PATTERNS, kubeconfig=kubeconfig, experiments=experiments, reporter=reporter)
+
+
+def failures(report: LabReport) -> list[str]:
+    return [f"{r.pattern}: {v.expectation}: {v.reason}" for r in report.patterns for v in r.failures]
+
+
+def experiment_verdicts(report: LabReport, number: int) -> list[str]:
+    return [v.reason for r in report.patterns for v in r.verdicts if f"experiment {number} is on" in v.reason]
+
+
+def test_the_checker_walks_every_pattern_and_each_behaves_as_the_lab_says(lab: auto.Stack, kubeconfig: str) -> None:
+    # As a learner runs it, from a shell: exit status and its closing line.
+    run = subprocess.run(
+        [str(ROOT / "scripts" / "lab.sh"), "check", "--kubeconfig", kubeconfig],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    print(run.stdout, run.stderr)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert run.stdout.rstrip().splitlines()[-1] == f"{len(PATTERNS)} passed, 0 failed"
+    # The same walk through the package, for what each expectation saw.
+    report = walk(kubeconfig)
+    assert report.passed, failures(report)
+    assert [r.pattern for r in report.patterns] == list(PATTERNS)
+    assert not any(experiment_verdicts(report, n) for n in (2, 3))
+
+
+def test_experiment_1_a_killed_native_sidecar_restarts_and_the_app_keeps_running(
+    lab: auto.Stack, kubeconfig: str, kubectl: Kubectl
+) -> None:
+    report = walk(kubeconfig, "native-sidecar", experiments=("sidecar-restart",))
+    assert report.passed, failures(report)
+    restarted = [v for r in report.patterns for v in r.verdicts if "restarts on its own" in v.expectation]
+    assert [v.passed for v in restarted] == [True]
+    pod = kubectl.get("pods", "-n", NAMESPACE, "-l", "app=sidecar-proxy")["items"][0]
+    statuses = {s["name"]: s for s in [*pod["status"]["initContainerStatuses"], *pod["status"]["containerStatuses"]]}
+    assert statuses["proxy"]["restartCount"] >= 1
+    assert statuses["app"]["restartCount"] == 0
+
+
+def test_experiment_2_without_native_sidecars_the_app_never_starts_and_undoing_it_heals(
+    lab: auto.Stack, kubeconfig: str
+) -> None:
+    lab.set_config("nativeSidecar", auto.ConfigValue("false"))
+    try:
+        result = lab.up(on_output=print)
+        assert result.summary.result == "succeeded"
+        assert any("nativeSidecar" in note for note in result.outputs["experiments"].value)
+        report = walk(kubeconfig, "native-sidecar")
+        assert report.passed, failures(report)
+        assert experiment_verdicts(report, 2), "the checker did not see experiment 2's stuck pod"
+    finally:
+        lab.remove_config("nativeSidecar")
+    lab.up(on_output=print)
+    report = walk(kubeconfig, "native-sidecar")
+    assert report.passed, failures(report)
+    assert not experiment_verdicts(report, 2)
+
+
+def test_experiment_3_a_failing_init_container_holds_the_pod_in_init_and_undoing_it_heals(
+    lab: auto.Stack, kubeconfig: str
+) -> None:
+    lab.set_config("failingInit", auto.ConfigValue("true"))
+    try:
+        result = lab.up(on_output=print)
+        assert result.summary.result == "succeeded"
+        report = walk(kubeconfig, "init-containers")
+        assert report.passed, failures(report)
+        assert experiment_verdicts(report, 3), "the checker did not see experiment 3's failing pod"
+    finally:
+        lab.remove_config("failingInit")
+    # The failing pod is replaced by the working one: the replacement waits for it to be gone.
+    lab.up(on_output=print)
+    report = walk(kubeconfig, "init-containers")
+    assert report.passed, failures(report)
+
+
+def test_destroy_removes_everything_and_every_container_stops_on_sigterm(
+    lab: auto.Stack, kubectl: Kubectl, tmp_path: Path
+) -> None:
+    # Every state each container reaches while the lab goes away, from a watch.
+    watch_log = tmp_path / "watch.json"
+    with watch_log.open("w") as sink:
+        watch = subprocess.Popen(
+            ["kubectl", "--kubeconfig", kubectl.kubeconfig, "get", "pods", "-n", NAMESPACE, "-w", "-o", "json"],
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(1)  # the watch's first listing
+            started = time.perf_counter()
+            result = lab.destroy(on_output=print)
+            seconds = time.perf_counter() - started
+        finally:
+            watch.terminate()
+            watch.wait(timeout=10)
+    assert result.summary.result == "succeeded"
+    print(f"pulumi destroy took {seconds:.1f} s")
+    assert not kubectl.exists("namespace", NAMESPACE)
+    exits = terminations(watch_log.read_text())
+    assert exits, "the watch saw no container stop"
+    # A container still running at the end of its grace period is killed: exit code 137.
+    killed = {container: code for container, code in exits.items() if code == KILLED}
+    assert not killed, f"killed after their grace period: {killed}"
+
+
+def terminations(watch_output: str) -> dict[str, int]:
+    """pod/container -> the exit code of its last termination, from `kubectl get -w -o json`."""
+    decoder = json.JSONDecoder()
+    exits: dict[str, int] = {}
+    position = 0
+    while True:
+        while position < len(watch_output) and watch_output[position].isspace():
+            position += 1
+        if position >= len(watch_output):
+            return exits
+        pod, position = decoder.raw_decode(watch_output, position)
+        status = pod.get("status", {})
+        for container in [*status.get("initContainerStatuses", []), *status.get("containerStatuses", [])]:
+            terminated = (container.get("state") or {}).get("terminated")
+            if terminated:
+                exits[f"{pod['metadata']['name']}/{container['name']}"] = terminated["exitCode"]
