@@ -2,7 +2,10 @@
 # Runs the project's checks. Prepares .venv itself.
 #   scripts/test.sh           lint, format, types and the unit tests (fast, no cluster)
 #   scripts/test.sh runtime   runs every container's real commands in Linux namespaces (root)
-#   scripts/test.sh e2e       real pulumi up/preview/destroy against a local control plane
+#   scripts/test.sh e2e       the lab on a local cluster with a real node: pulumi preview/up/destroy,
+#                             every command of the lab walked by scripts/lab.sh check (root)
+#   scripts/test.sh node      the real node itself: no route off the machine, and stop (also after a
+#                             crash) leaves nothing behind (root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/venv.sh
@@ -26,11 +29,19 @@ case "$suite" in
     .venv/bin/python -m pytest -m runtime tests/runtime
     ;;
   e2e)
-    # Builds the toolchain when its cache lacks it, starts the control plane, stops it after.
+    # Builds the toolchain when its cache lacks it, starts the cluster, stops it after.
     e2e/with-cluster.sh .venv/bin/python -m pytest -m e2e tests/e2e
     ;;
+  node)
+    # The tests start and stop their own cluster: only the toolchain and its packages here.
+    # shellcheck disable=SC2046 # one package per line
+    scripts/install-debian-packages.sh $(grep -v '^#' e2e/debian-packages.txt)
+    e2e/install-toolchain.sh >/dev/null
+    eval "$(e2e/install-toolchain.sh --env)"
+    .venv/bin/python -m pytest -m node tests/node
+    ;;
   *)
-    echo "usage: scripts/test.sh [unit|runtime|e2e]" >&2
+    echo "usage: scripts/test.sh [unit|runtime|e2e|node]" >&2
     exit 2
     ;;
 esac
