@@ -26,8 +26,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# The packages' maintainer scripts must not start nginx, redis or prometheus as services: the
-# tests start every server themselves, inside network namespaces they own.
+# The packages' maintainer scripts must not start any service they ship: the tests start what
+# they need themselves.
 policy=/usr/sbin/policy-rc.d
 created_policy=""
 if [ ! -e "$policy" ]; then

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Runs the project's checks. Prepares .venv itself.
 #   scripts/test.sh           lint, format, types and the unit tests (fast, no cluster)
-#   scripts/test.sh runtime   runs every container's real commands in Linux namespaces (root)
 #   scripts/test.sh e2e       the lab on a local cluster with a real node: pulumi preview/up/destroy,
 #                             every command of the lab walked by scripts/lab.sh check (root)
 #   scripts/test.sh node      the real node itself: no route off the machine, and stop (also after a
@@ -12,7 +11,6 @@ cd "$(dirname "$0")/.."
 . scripts/venv.sh
 
 suite="${1:-unit}"
-RUNTIME_PACKAGES="busybox nginx redis-server shellcheck prometheus openssl"
 ensure_venv requirements-dev.txt
 
 case "$suite" in
@@ -21,12 +19,6 @@ case "$suite" in
     echo "==> ruff format --check"; .venv/bin/ruff format --check .
     echo "==> pyright";             .venv/bin/pyright
     echo "==> pytest";              .venv/bin/python -m pytest
-    ;;
-  runtime)
-    # busybox, nginx and redis-server stand in for the images, shellcheck lints the container
-    # scripts, prometheus ships promtool.
-    scripts/install-debian-packages.sh $RUNTIME_PACKAGES
-    .venv/bin/python -m pytest -m runtime tests/runtime
     ;;
   e2e)
     # Builds the toolchain when its cache lacks it, starts the cluster, stops it after.
@@ -41,7 +33,7 @@ case "$suite" in
     .venv/bin/python -m pytest -m node tests/node
     ;;
   *)
-    echo "usage: scripts/test.sh [unit|runtime|e2e|node]" >&2
+    echo "usage: scripts/test.sh [unit|e2e|node]" >&2
     exit 2
     ;;
 esac
