@@ -112,9 +112,11 @@ def service(
     """A ClusterIP Service for ``workload``: its selector and target ports come from the workload.
 
     Each entry of ``ports`` is a container port of the workload and the port the Service
-    exposes it on. The Service is created once its workload is ready (it depends on it), with the
-    workload's own selector, so it has endpoints from the start: pulumi-kubernetes' own Service
-    await, which adds a fixed settling wait of about ten seconds per Service, is skipped.
+    exposes it on. The Service is created beside its workload, not after it: a client that waits
+    for it by name (the lab's init-wait-db waits for `db`) finds it from the start, and its
+    endpoints follow the pods. pulumi-kubernetes' own Service await, a fixed settling wait of
+    about ten seconds per Service, is skipped: `pulumi up` still ends only once every awaited
+    workload is ready, so the Service has its endpoints by then.
     """
     template_ports = workload.template.ports
     for port, _ in ports:
@@ -140,7 +142,5 @@ def service(
             annotations=SKIP_AWAIT,
         ),
         spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", selector=workload.labels.selector, ports=service_ports),
-        opts=_fixed_name_options(
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[workload.resource]))
-        ),
+        opts=_fixed_name_options(opts),
     )

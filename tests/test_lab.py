@@ -145,9 +145,9 @@ def test_every_service_selects_exactly_the_pods_of_its_workload_and_targets_a_re
         selected = [w for w in workloads if selector.items() <= k8s.pod_labels(w).items()]
         assert [k8s.name_of(w) for w in selected] == [k8s.name_of(service)]
         workload = selected[0]
-        # Created once its workload is ready, so it has endpoints at once: the provider's Service
-        # await (a fixed settling wait) is skipped.
-        assert workload.urn in service.dependencies
+        # Created beside its workload, not after it (clients waiting for the name find it at
+        # once); the provider's Service await (a fixed settling wait) is skipped.
+        assert workload.urn not in service.dependencies
         assert service.inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
         ports = {
             key: port
