@@ -23,7 +23,6 @@
 # and the processes whose command line names NODE_DIR. Needs root.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NODE_NAME=${E2E_NODE_NAME:-node-0}
 NODE_DIR=/var/lib/mcp-e2e-node
 NODE_CGROUP=mcp-e2e-node
@@ -55,8 +54,8 @@ die() {
 in_node() { nsenter --net="$NETNS" -- "$@"; }
 
 need_cluster() {
-	: "${E2E_CLUSTER_DIR:?E2E_CLUSTER_DIR must name the control plane's state directory (cluster.sh sets it)}"
-	: "${E2E_BIN_DIR:?E2E_BIN_DIR must name the toolchain's bin directory (cluster.sh sets it)}"
+	: "${E2E_CLUSTER_DIR:?must name the state directory of the control plane (cluster.sh sets it)}"
+	: "${E2E_BIN_DIR:?must name the bin directory of the toolchain (cluster.sh sets it)}"
 	PKI=$E2E_CLUSTER_DIR/pki
 	ADMIN_KUBECONFIG=$E2E_CLUSTER_DIR/admin.kubeconfig
 	# shellcheck source=/dev/null
@@ -81,6 +80,10 @@ preflight() {
 		[ -x "$PREFIX/cni/bin/$b" ] || die "$PREFIX/cni/bin/$b is missing (run e2e/install-toolchain.sh)"
 	done
 	ls "$PREFIX"/images/*.tar >/dev/null 2>&1 || die "no images in $PREFIX/images (run e2e/install-toolchain.sh)"
+	# The cgroup handling here (cgroupRoot in every hierarchy, its removal) is for v1, what
+	# this kind of machine has; a unified (v2) host would need its own.
+	[ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] ||
+		die "node.sh supports cgroup v1 hosts only (/sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup))"
 	[ -e /proc/sys/net/bridge ] || die "the kernel lacks br_netfilter (net.bridge.* sysctls)"
 	grep -qw overlay /proc/filesystems || die "the kernel lacks overlayfs"
 	[ -e /dev/kmsg ] || die "/dev/kmsg is missing: the kubelet's OOM watcher reads it"

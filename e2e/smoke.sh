@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proves the toolchain end to end, offline apart from PyPI for the virtualenv:
-#  1. starts the local control plane (cluster.sh) unless KUBECONFIG is given;
+#  1. starts the local control plane (cluster.sh) with kwok's simulated node (its
+#     images are upstream names no registry serves here) unless KUBECONFIG is given;
 #  2. kubectl: a Deployment with an init container and a native sidecar plus a
 #     Service roll out, and the Service gets endpoints;
 #  3. pulumi CLI: a small Python project (Namespace, tls PrivateKey +
@@ -32,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "${KUBECONFIG:-}" ]; then
-	out=$(E2E_CLUSTER_DIR=$TMP/cluster E2E_BIN_DIR=$E2E_TOOLCHAIN/bin "$HERE/cluster.sh" start)
+	out=$(E2E_NODE=kwok E2E_CLUSTER_DIR=$TMP/cluster E2E_BIN_DIR=$E2E_TOOLCHAIN/bin "$HERE/cluster.sh" start)
 	STARTED_CLUSTER=1
 	export "${out##*$'\n'}" # KUBECONFIG=...
 fi

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/up.sh, and by you before other pulumi commands (`. scripts/backend.sh`):
 # keeps your Pulumi backend when you are logged in to one, otherwise points Pulumi at a local
 # backend in .pulumi-state/ with an empty passphrase unless you set PULUMI_CONFIG_PASSPHRASE.

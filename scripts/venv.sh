@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the other scripts: creates .venv with Python 3.11+ and installs a requirements
 # file into it, again only when that file changed.
 ensure_venv() {

