@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 # RFC 1123 label, as Kubernetes uses it for namespaces, container, port and volume names.
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -23,19 +23,29 @@ _IMAGE_REFERENCE = re.compile(
     r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
 )
 # Kubernetes resource quantities: a decimal number with an optional SI or binary suffix.
-_QUANTITY = re.compile(r"^(?P<number>[0-9]+(?:\.[0-9]+)?)(?P<suffix>m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+# Kubernetes' quantity grammar: a signed decimal with a decimal (m, k ... E) or binary (Ki ... Ei)
+# suffix, or a decimal exponent (1e3).
+_QUANTITY = re.compile(
+    r"^(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+    r"(?:(?P<suffix>m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)|[eE](?P<exponent>[+-]?[0-9]+))?$"
+)
 _QUANTITY_FACTORS = {
     None: Decimal(1),
     "m": Decimal("0.001"),
-    "k": Decimal(10**3),
-    "M": Decimal(10**6),
-    "G": Decimal(10**9),
-    "T": Decimal(10**12),
-    "Ki": Decimal(2**10),
-    "Mi": Decimal(2**20),
-    "Gi": Decimal(2**30),
-    "Ti": Decimal(2**40),
+    **{suffix: Decimal(10) ** (3 * power) for power, suffix in enumerate("kMGTPE", start=1)},
+    **{f"{suffix}i": Decimal(2) ** (10 * power) for power, suffix in enumerate("KMGTPE", start=1)},
 }
+
+
+def parse_quantity(text: str) -> Decimal:
+    """A Kubernetes resource quantity (``100m``, ``64Mi``, ``1e3``) in base units; ValueError if it is none."""
+    match = _QUANTITY.match(text.strip())
+    if match is None:
+        raise ValueError(f"not a Kubernetes quantity: {text!r}")
+    number = Decimal(match.group("number"))
+    if match.group("exponent") is not None:
+        return number.scaleb(int(match.group("exponent")))
+    return number * _QUANTITY_FACTORS[match.group("suffix")]
 
 
 class SettingError(ValueError):
@@ -105,13 +115,12 @@ def image_reference(setting: str, value: str) -> str:
 
 def quantity(setting: str, value: str) -> Decimal:
     """Parse a Kubernetes resource quantity (``100m``, ``64Mi``) into a number of base units."""
-    match = _QUANTITY.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise SettingError(setting, value, "a Kubernetes quantity such as '100m', '0.5', '64Mi' or '1Gi'")
     try:
-        amount = Decimal(match.group("number")) * _QUANTITY_FACTORS[match.group("suffix")]
-    except InvalidOperation as error:  # pragma: no cover - the pattern only admits decimals
-        raise SettingError(setting, value, "a Kubernetes quantity") from error
+        amount = parse_quantity(value) if isinstance(value, str) else None
+    except ValueError:
+        amount = None
+    if amount is None:
+        raise SettingError(setting, value, "a Kubernetes quantity such as '100m', '0.5', '64Mi' or '1Gi'")
     if amount <= 0:
         raise SettingError(setting, value, "a quantity greater than zero")
     return amount

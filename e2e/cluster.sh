@@ -31,6 +31,10 @@ die() {
 	log "ERROR: $*"
 	exit 1
 }
+PID_DIR=$DIR/run
+LOG_DIR=$DIR/logs
+# shellcheck source=processes.sh
+source "$HERE/processes.sh"
 
 bin_dir() {
 	if [ -n "${E2E_BIN_DIR:-}" ]; then
@@ -49,43 +53,8 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# wait_until DESCRIPTION SECONDS COMMAND...: polls COMMAND every 0.5 s.
-wait_until() {
-	local what=$1 timeout=$2 deadline
-	shift 2
-	deadline=$(($(date +%s) + timeout))
-	until "$@" >/dev/null 2>&1; do
-		if [ "$(date +%s)" -ge "$deadline" ]; then
-			log "timed out after ${timeout}s waiting for $what"
-			return 1
-		fi
-		check_processes || return 1
-		sleep 0.5
-	done
-	log "$what: ok"
-}
 
-# Fails if a started component has exited (and shows its log).
-check_processes() {
-	local f name
-	for f in "$DIR"/run/*.pid; do
-		[ -e "$f" ] || continue
-		name=$(basename "$f" .pid)
-		if ! kill -0 "$(cat "$f")" 2>/dev/null; then
-			log "$name exited; last lines of $DIR/logs/$name.log:"
-			tail -n 30 "$DIR/logs/$name.log" >&2 || true
-			return 1
-		fi
-	done
-}
 
-launch() {
-	local name=$1
-	shift
-	nohup "$@" >"$DIR/logs/$name.log" 2>&1 </dev/null &
-	echo $! >"$DIR/run/$name.pid"
-	log "$name started (pid $!)"
-}
 
 gen_certs() {
 	local p=$DIR/pki
@@ -331,19 +300,11 @@ stop() {
 }
 
 status() {
-	local f
 	[ -d "$DIR/run" ] || {
 		log "not running"
 		return 1
 	}
-	for f in "$DIR"/run/*.pid; do
-		[ -e "$f" ] || continue
-		if kill -0 "$(cat "$f")" 2>/dev/null; then
-			echo "$(basename "$f" .pid): running (pid $(cat "$f"))"
-		else
-			echo "$(basename "$f" .pid): exited"
-		fi
-	done
+	list_processes
 	"$HERE/node.sh" status || true
 	"$(bin_dir)/kubectl" --kubeconfig="$DIR/admin.kubeconfig" get nodes -o wide
 }

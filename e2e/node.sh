@@ -190,56 +190,24 @@ EOF
 }
 
 # --- processes -------------------------------------------------------------------
-# launch NAME CMD...: in the node's network namespace, logs in $LOGS, pid in $RUN.
-launch() {
+PID_DIR=$RUN
+LOG_DIR=$LOGS
+# shellcheck source=processes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/processes.sh"
+
+# launch_in_node NAME CMD...: launch, in the node's network namespace.
+launch_in_node() {
 	local name=$1
 	shift
-	launch_here "$name" nsenter --net="$NETNS" -- "$@"
-}
-
-# launch_here NAME CMD...: the same, in the machine's network namespace.
-launch_here() {
-	local name=$1
-	shift
-	nohup "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
-	echo $! >"$RUN/$name.pid"
-	log "$name started (pid $!)"
-}
-
-check_processes() {
-	local f name
-	for f in "$RUN"/*.pid; do
-		[ -e "$f" ] || continue
-		name=$(basename "$f" .pid)
-		if ! kill -0 "$(cat "$f")" 2>/dev/null; then
-			log "$name exited; last lines of $LOGS/$name.log:"
-			tail -n 30 "$LOGS/$name.log" >&2 || true
-			return 1
-		fi
-	done
-}
-
-wait_until() {
-	local what=$1 timeout=$2 deadline
-	shift 2
-	deadline=$(($(date +%s) + timeout))
-	until "$@" >/dev/null 2>&1; do
-		if [ "$(date +%s)" -ge "$deadline" ]; then
-			log "timed out after ${timeout}s waiting for $what"
-			return 1
-		fi
-		check_processes || return 1
-		sleep 0.5
-	done
-	log "$what: ok"
+	launch "$name" nsenter --net="$NETNS" -- "$@"
 }
 
 start_relay() {
 	# The API server listens on the machine's loopback only, and the node's loopback is
 	# another one: socat relays the node's 127.0.0.1:6443 to it over a Unix socket.
-	launch_here relay-machine socat "UNIX-LISTEN:$NODE_DIR/apiserver.sock,fork,unlink-early,mode=600" \
+	launch relay-machine socat "UNIX-LISTEN:$NODE_DIR/apiserver.sock,fork,unlink-early,mode=600" \
 		"TCP:127.0.0.1:$APISERVER_PORT"
-	launch relay-node socat "TCP-LISTEN:6443,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$NODE_DIR/apiserver.sock"
+	launch_in_node relay-node socat "TCP-LISTEN:6443,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$NODE_DIR/apiserver.sock"
 	wait_until "API server from the node" "$START_TIMEOUT" \
 		in_node curl -fsS --max-time 2 --cacert "$PKI/ca.crt" --cert "$NODE_DIR/pki/kube-proxy.crt" \
 		--key "$NODE_DIR/pki/kube-proxy.key" https://127.0.0.1:6443/readyz
@@ -294,7 +262,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.internal.v1.opt"]
   stream_server_address = "127.0.0.1"
 EOF
 	# containerd finds its shim on PATH.
-	launch containerd env PATH="$E2E_BIN_DIR:$PATH" "$E2E_BIN_DIR/containerd" --config "$NODE_DIR/containerd/config.toml"
+	launch_in_node containerd env PATH="$E2E_BIN_DIR:$PATH" "$E2E_BIN_DIR/containerd" --config "$NODE_DIR/containerd/config.toml"
 	wait_until "containerd" "$START_TIMEOUT" ctr_node version
 }
 
@@ -370,7 +338,7 @@ serializeImagePulls: false
 syncFrequency: 10s
 nodeStatusUpdateFrequency: 10s
 EOF
-	launch kubelet "$E2E_BIN_DIR/kubelet" --config="$NODE_DIR/kubelet.yaml" \
+	launch_in_node kubelet "$E2E_BIN_DIR/kubelet" --config="$NODE_DIR/kubelet.yaml" \
 		--kubeconfig="$NODE_DIR/kubelet-client.kubeconfig" --root-dir="$NODE_DIR/kubelet" \
 		--cert-dir="$NODE_DIR/pki" --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --v=1
 	wait_until "kubelet /healthz" "$START_TIMEOUT" in_node curl -fsS --max-time 2 http://127.0.0.1:10248/healthz
@@ -397,7 +365,7 @@ conntrack:
   tcpEstablishedTimeout: 0s
   tcpCloseWaitTimeout: 0s
 EOF
-	launch kube-proxy "$E2E_BIN_DIR/kube-proxy" --config="$NODE_DIR/kube-proxy.yaml" --v=1
+	launch_in_node kube-proxy "$E2E_BIN_DIR/kube-proxy" --config="$NODE_DIR/kube-proxy.yaml" --v=1
 	wait_until "kube-proxy /healthz" "$START_TIMEOUT" in_node curl -fsS --max-time 2 http://127.0.0.1:10256/healthz
 }
 
@@ -476,7 +444,7 @@ $CLUSTER_DOMAIN:53 in-addr.arpa:53 ip6.arpa:53 {
     cache 5
 }
 EOF
-	launch coredns "$E2E_BIN_DIR/coredns" -conf "$NODE_DIR/Corefile"
+	launch_in_node coredns "$E2E_BIN_DIR/coredns" -conf "$NODE_DIR/Corefile"
 	wait_until "CoreDNS /ready" "$START_TIMEOUT" in_node curl -fsS --max-time 2 http://127.0.0.1:8181/ready
 }
 
@@ -582,19 +550,11 @@ stop() {
 }
 
 status() {
-	local f
 	[ -d "$RUN" ] || {
 		log "no real node"
 		return 1
 	}
-	for f in "$RUN"/*.pid; do
-		[ -e "$f" ] || continue
-		if kill -0 "$(cat "$f")" 2>/dev/null; then
-			echo "$(basename "$f" .pid): running (pid $(cat "$f"))"
-		else
-			echo "$(basename "$f" .pid): exited"
-		fi
-	done
+	list_processes
 }
 
 case "${1:-}" in

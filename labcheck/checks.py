@@ -213,9 +213,16 @@ def _count_line(noun: str) -> Callable[[Output], Sequence[str]]:
 # --- the patterns ----------------------------------------------------------------------------
 
 
-def _sidecar(walk: _Walk) -> None:
+def _pod_settled_ready(walk: _Walk) -> bool:
+    """Wait for the pattern's pod to be ready; False (its commands skipped) when it cannot be read."""
     if walk.settle_pod(k8s.is_ready) is None:
         walk.skip_readme_commands("the pod cannot be read")
+        return False
+    return True
+
+
+def _sidecar(walk: _Walk) -> None:
+    if not _pod_settled_ready(walk):
         return
     app_log = walk.run("app_log")
     shipper_log = walk.run("shipper_log")
@@ -223,8 +230,7 @@ def _sidecar(walk: _Walk) -> None:
 
 
 def _adapter(walk: _Walk) -> None:
-    if walk.settle_pod(k8s.is_ready) is None:
-        walk.skip_readme_commands("the pod cannot be read")
+    if not _pod_settled_ready(walk):
         return
     raw_tail = walk.run("raw_tail")
     adapter_tail = walk.run("adapter_tail")

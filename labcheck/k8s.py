@@ -4,31 +4,16 @@ resource quantities, a pod's effective requests and a Deployment's current pods.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
+
+# One reading of Kubernetes quantities for the program's settings and for what the cluster shows.
+from components.naming import parse_quantity as quantity
 
 Json = dict[str, Any]
 
 RESOURCES = ("cpu", "memory")
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
-_FACTORS = {
-    None: Decimal(1),
-    "m": Decimal("0.001"),
-    "k": Decimal(10) ** 3,
-    "M": Decimal(10) ** 6,
-    "G": Decimal(10) ** 9,
-    "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15,
-    "E": Decimal(10) ** 18,
-    "Ki": Decimal(2) ** 10,
-    "Mi": Decimal(2) ** 20,
-    "Gi": Decimal(2) ** 30,
-    "Ti": Decimal(2) ** 40,
-    "Pi": Decimal(2) ** 50,
-    "Ei": Decimal(2) ** 60,
-}
 
 
 def parse_object(text: str) -> Json:
@@ -45,17 +30,6 @@ def items(listing: Json) -> list[Json]:
 
 def name_of(obj: Json) -> str:
     return str(obj.get("metadata", {}).get("name", ""))
-
-
-def quantity(text: str) -> Decimal:
-    """A Kubernetes quantity (``10m``, ``16Mi``, ``1e3``) in base units."""
-    match = _QUANTITY.match(text.strip())
-    try:
-        if match is None:
-            return Decimal(text.strip())
-        return Decimal(match.group(1)) * _FACTORS[match.group(2)]
-    except InvalidOperation:
-        raise ValueError(f"not a Kubernetes quantity: {text!r}") from None
 
 
 def parse_time(text: str) -> datetime:

@@ -86,41 +86,38 @@ def test_experiment_1_a_killed_native_sidecar_restarts_and_the_app_keeps_running
     assert statuses["app"]["restartCount"] == 0
 
 
-def test_experiment_2_without_native_sidecars_the_app_never_starts_and_undoing_it_heals(
-    lab: auto.Stack, kubeconfig: str
+def walk_an_experiment(
+    lab: auto.Stack, kubeconfig: str, *, setting: str, value: str, pattern: str, number: int
 ) -> None:
-    lab.set_config("nativeSidecar", auto.ConfigValue("false"))
+    """Switch an experiment on as the README says, see the checker find its stuck pod, switch it off
+    and see the pattern behave again."""
+    lab.set_config(setting, auto.ConfigValue(value))
     try:
         result = lab.up(on_output=print)
         assert result.summary.result == "succeeded"
-        assert any("nativeSidecar" in note for note in result.outputs["experiments"].value)
-        report = walk(kubeconfig, "native-sidecar")
+        assert any(setting in note for note in result.outputs["experiments"].value)
+        report = walk(kubeconfig, pattern)
         assert report.passed, failures(report)
-        assert experiment_verdicts(report, 2), "the checker did not see experiment 2's stuck pod"
+        assert experiment_verdicts(report, number), f"the checker did not see experiment {number}'s stuck pod"
     finally:
-        lab.remove_config("nativeSidecar")
+        lab.remove_config(setting)
     lab.up(on_output=print)
-    report = walk(kubeconfig, "native-sidecar")
+    report = walk(kubeconfig, pattern)
     assert report.passed, failures(report)
-    assert not experiment_verdicts(report, 2)
+    assert not experiment_verdicts(report, number)
+
+
+def test_experiment_2_without_native_sidecars_the_app_never_starts_and_undoing_it_heals(
+    lab: auto.Stack, kubeconfig: str
+) -> None:
+    walk_an_experiment(lab, kubeconfig, setting="nativeSidecar", value="false", pattern="native-sidecar", number=2)
 
 
 def test_experiment_3_a_failing_init_container_holds_the_pod_in_init_and_undoing_it_heals(
     lab: auto.Stack, kubeconfig: str
 ) -> None:
-    lab.set_config("failingInit", auto.ConfigValue("true"))
-    try:
-        result = lab.up(on_output=print)
-        assert result.summary.result == "succeeded"
-        report = walk(kubeconfig, "init-containers")
-        assert report.passed, failures(report)
-        assert experiment_verdicts(report, 3), "the checker did not see experiment 3's failing pod"
-    finally:
-        lab.remove_config("failingInit")
-    # The failing pod is replaced by the working one: the replacement waits for it to be gone.
-    lab.up(on_output=print)
-    report = walk(kubeconfig, "init-containers")
-    assert report.passed, failures(report)
+    # Undoing it replaces the failing pod with the working one, which waits for it to be gone.
+    walk_an_experiment(lab, kubeconfig, setting="failingInit", value="true", pattern="init-containers", number=3)
 
 
 def test_destroy_removes_everything_and_every_container_stops_on_sigterm(
