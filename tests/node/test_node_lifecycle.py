@@ -38,6 +38,13 @@ KUBELET_SYSCTLS = (
     "kernel.keys.root_maxkeys",
     "kernel.keys.root_maxbytes",
 )
+# The machine's own network settings: the node sets its own inside its namespace, never these.
+MACHINE_NET_SYSCTLS = (
+    "net.ipv4.ip_forward",
+    "net.ipv4.conf.all.route_localnet",
+    "net.bridge.bridge-nf-call-iptables",
+    "net.netfilter.nf_conntrack_max",
+)
 NODE_PROGRAMS = ("kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "coredns", "socat", "runc")
 
 
@@ -66,7 +73,7 @@ def machine_state() -> MachineState:
         if entry.name.isdigit() and (name := _program(entry)) in NODE_PROGRAMS
     )
     places = frozenset(str(path) for path in (NODE_DIR, *FIXED_PLACES) if path.exists())
-    sysctls = tuple((name, _sysctl(name)) for name in KUBELET_SYSCTLS)
+    sysctls = tuple((name, _sysctl(name)) for name in (*KUBELET_SYSCTLS, *MACHINE_NET_SYSCTLS))
     return MachineState(mounts, links, cgroups, processes, places, sysctls)
 
 
@@ -139,7 +146,10 @@ def node(before: MachineState, tmp_path_factory: pytest.TempPathFactory) -> Iter
     cluster("stop", cluster_dir=cluster_dir)
 
 
-def test_the_nodes_network_has_no_route_off_the_machine(node: Kubectl) -> None:
+def test_the_nodes_network_has_no_route_off_the_machine(node: Kubectl, before: MachineState) -> None:
+    machine_net = {name: _sysctl(name) for name in MACHINE_NET_SYSCTLS}
+    assert machine_net == {name: value for name, value in before.sysctls if name in MACHINE_NET_SYSCTLS}
+    assert in_node("sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "1", "the node routes inside itself"
     assert in_node("ip", "-4", "route", "show", "default").stdout.strip() == ""
     # A route lookup sends nothing: it only asks the node's routing table.
     lookup = in_node("ip", "-4", "route", "get", "192.0.2.77")
