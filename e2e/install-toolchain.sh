@@ -347,9 +347,10 @@ build_coredns() {
 # --- the node's images -------------------------------------------------------
 # Each toolchain/images/<name>/image.env names the image (IMAGE), the lab
 # setting it serves (LAB_SETTING), the Debian packages it is made of (PACKAGES,
-# unpacked with their dependencies by mmdebstrap), users, directories and the
-# OCI config (CONFIG: umoci config flags); rootfs/ beside it is laid over the
-# packages' files, and so is images/common/rootfs. The result, in
+# unpacked with their dependencies by mmdebstrap), users, directories, symbolic
+# links (LINKS, PATH=TARGET) and the OCI config (CONFIG: umoci config flags);
+# rootfs/ beside it (regular files only: the cache key hashes them) is laid
+# over the packages' files, and so is images/common/rootfs. The result, in
 # $PREFIX/images: <name>.tar (an OCI archive, imported into containerd when the
 # node starts), <name>.ref (its reference) and <name>.setting.
 build_images() {
@@ -365,7 +366,7 @@ build_images() {
 
 build_image() {
 	local spec=$1 name root tag applet entry version reported
-	local IMAGE="" LAB_SETTING="" VERSION_COMMAND="" PACKAGES="" USERS=() GROUPS_=() DIRS=() CONFIG=()
+	local IMAGE="" LAB_SETTING="" VERSION_COMMAND="" PACKAGES="" USERS=() GROUPS_=() DIRS=() LINKS=() CONFIG=()
 	name=$(basename "$spec")
 	# shellcheck source=/dev/null
 	source "$spec/image.env"
@@ -394,6 +395,7 @@ build_image() {
 		for entry in "${USERS[@]}"; do echo "$entry" >>"$root/etc/passwd"; done
 		for entry in "${GROUPS_[@]}"; do echo "$entry" >>"$root/etc/group"; done
 		for entry in "${DIRS[@]}"; do mkdir -p "$root$entry"; done
+		for entry in "${LINKS[@]}"; do ln -sfn "${entry#*=}" "$root${entry%%=*}"; done
 		cp -R "$HERE/toolchain/images/common/rootfs/." "$root/"
 		[ ! -d "$spec/rootfs" ] || cp -R "$spec/rootfs/." "$root/"
 		# The tag names the packaged version: refuse a rootfs whose binary says otherwise.

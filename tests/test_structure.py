@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,20 @@ def test_the_readme_example_of_using_a_component_runs_as_written() -> None:
         "name": "edge-proxy",
         "namespace": "team-a",
     }
+
+
+def test_every_file_the_toolchain_builds_from_is_in_git_and_a_regular_file() -> None:
+    # CI builds from a clean clone: an ignored or untracked file (say a `*.log` link in an image's
+    # rootfs/) would be in a local build and missing from CI's; the cache key hashes regular files.
+    toolchain = COMPONENTS.parent / "e2e" / "toolchain"
+    if shutil.which("git") is None or not (COMPONENTS.parent / ".git").exists():
+        pytest.skip("not a git checkout")
+    untracked = subprocess.run(
+        ["git", "ls-files", "--others", "--", str(toolchain)],
+        cwd=COMPONENTS.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert untracked == []
+    assert [path for path in toolchain.rglob("*") if path.is_symlink()] == []
