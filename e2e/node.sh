@@ -6,8 +6,8 @@
 #
 # The node lives in a network namespace of its own, joined to the machine by
 # one veth pair (NODE_HOST_IP <-> NODE_IP, a /30) and nothing else: the
-# namespace has no default route and no NAT, so pod and Service traffic cannot
-# leave the machine. The kubelet and kube-proxy reach the API server on the
+# namespace has no default route (and the pods' bridge no NAT), so pod and
+# Service traffic cannot leave the machine. The kubelet and kube-proxy reach the API server on the
 # machine's loopback through a Unix-socket relay (socat); the API server
 # reaches the kubelet at NODE_IP:10250. CoreDNS has no upstream forwarder.
 #
@@ -15,7 +15,7 @@
 #   e2e/node.sh start    create the namespace, start the daemons, import the images, wait for Ready
 #   e2e/node.sh stop     stop everything it started and remove what it created (safe to repeat,
 #                        and after a crash)
-#   e2e/node.sh status   the daemons and the node
+#   e2e/node.sh status   the node's daemons: running or exited
 #
 # Everything it creates carries one name, so `stop` finds it without any state:
 # the directory NODE_DIR, the network namespace file in it, the veth NODE_HOST_IF,
