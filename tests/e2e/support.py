@@ -68,10 +68,15 @@ def node_image_settings() -> dict[str, str]:
 def local_stack(project: Path, backend: Path, kubeconfig: str, name: str = STACK) -> auto.Stack:
     """The project's stack on a file backend in ``backend``, with a passphrase secrets provider and
     the local cluster's images."""
+    # pulumi-kubernetes copies the kubeconfig to a new temporary file each time it starts (for
+    # Helm) and never removes it: those go beside the backend, not into the machine's /tmp.
+    scratch = backend.parent / f"{backend.name}-tmp"
+    scratch.mkdir(exist_ok=True)
     env = {
         "PULUMI_BACKEND_URL": f"file://{backend}",
         "PULUMI_CONFIG_PASSPHRASE": "e2e-passphrase",
         "KUBECONFIG": kubeconfig,
+        "TMPDIR": str(scratch),
     }
     options = auto.LocalWorkspaceOptions(work_dir=str(project), env_vars=env, secrets_provider="passphrase")
     stack = auto.create_or_select_stack(name, work_dir=str(project), opts=options)
