@@ -147,6 +147,10 @@ workdir() {
 
 moddir() { go list -m -f '{{.Dir}}' "$1"; }
 
+# downloaded MODULE@VERSION FIELD: a field of `go mod download -json` (Dir, GoMod, ...) for a
+# module this build does not require.
+downloaded() { go mod download -json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"; }
+
 # Installs a provider binary into PULUMI_HOME without any download.
 install_plugin() {
 	local name=$1 version=$2 file=$3
@@ -265,7 +269,7 @@ build_kubernetes() {
 	go mod edit -require="k8s.io/kubernetes@v$KUBERNETES_VERSION"
 	# Map every staging module named by this release's go.mod to its published
 	# v0.<minor>.<patch> module.
-	gomod=$(go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+	gomod=$(downloaded "k8s.io/kubernetes@v$KUBERNETES_VERSION" GoMod)
 	sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$gomod" | while read -r m; do
 		go mod edit -replace="$m=$m@v0.${KUBERNETES_VERSION#*.}"
 	done
@@ -293,7 +297,7 @@ build_kwok() {
 	# Collect the stages kwokctl uses by default: fast node initialisation,
 	# heartbeat with a Lease, and the fast pod life cycle.
 	local src f
-	src=$(GOFLAGS="" go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+	src=$(GOFLAGS="" downloaded "sigs.k8s.io/kwok@v$KWOK_VERSION" Dir)
 	mkdir -p "$PREFIX/share/kwok"
 	for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
 		pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
@@ -410,7 +414,7 @@ build_image() {
 		# pause: Kubernetes' pause.c, built as build/pause/Makefile does.
 		mkdir -p "$root"
 		gcc -Os -Wall -Werror -static -DVERSION="v$tag" -o "$root/pause" \
-			"$(go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')/build/pause/linux/pause.c"
+			"$(downloaded "k8s.io/kubernetes@v$KUBERNETES_VERSION" Dir)/build/pause/linux/pause.c"
 		strip "$root/pause"
 	fi
 	# One layer, reproducible: sorted entries, numeric owners, a fixed mtime.
