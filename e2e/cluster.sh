@@ -237,31 +237,20 @@ start_kwok() {
 # term_wait SECONDS NAME...: SIGTERM to the recorded processes NAME..., wait up
 # to SECONDS for all of them to exit, then SIGKILL whatever is left.
 term_wait() {
-	local timeout=$1 f pid name alive _ pids=() names=()
+	local timeout=$1 f pid name pids=() names=()
 	shift
 	for name in "$@"; do
 		f=$DIR/run/$name.pid
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
 		if kill -0 "$pid" 2>/dev/null; then
-			kill -TERM "$pid" 2>/dev/null || true
 			pids+=("$pid")
 			names+=("$name")
 		fi
 		rm -f "$f"
 	done
 	[ "${#pids[@]}" -gt 0 ] || return 0
-	for _ in $(seq 1 $((timeout * 4))); do
-		alive=0
-		for pid in "${pids[@]}"; do
-			if kill -0 "$pid" 2>/dev/null; then alive=1; fi
-		done
-		[ "$alive" -eq 1 ] || break
-		sleep 0.25
-	done
-	for pid in "${pids[@]}"; do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
+	term_pids "$timeout" "${pids[@]}"
 	log "stopped: ${names[*]}"
 }
 

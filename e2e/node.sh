@@ -479,23 +479,6 @@ start() {
 	log "node $NODE_NAME ready in $(($(date +%s) - t0))s (InternalIP $NODE_IP, pods $POD_CIDR, DNS $DNS_SERVICE_IP)"
 }
 
-# term_pids SECONDS PID...: SIGTERM, wait up to SECONDS, then SIGKILL.
-term_pids() {
-	local timeout=$1 pid alive _
-	shift
-	[ $# -gt 0 ] || return 0
-	kill -TERM "$@" 2>/dev/null || true
-	for _ in $(seq 1 $((timeout * 10))); do
-		alive=0
-		for pid in "$@"; do
-			if kill -0 "$pid" 2>/dev/null; then alive=1; fi
-		done
-		[ "$alive" -eq 1 ] || return 0
-		sleep 0.1
-	done
-	kill -KILL "$@" 2>/dev/null || true
-}
-
 # Processes whose command line names the node's directory: the daemons, the relays
 # and containerd's shims (their -address is the node's socket).
 node_pids() {

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# Sourced by cluster.sh and node.sh: background processes with a pid file and a log each, and
-# waits that fail as soon as one of them has exited. The sourcing script sets PID_DIR and LOG_DIR
-# and defines log().
+# Sourced by cluster.sh and node.sh: background processes with a pid file and a log each,
+# waits that fail as soon as one of them has exited, and stopping with a grace period. The
+# sourcing script sets PID_DIR and LOG_DIR and defines log().
 
 # launch NAME CMD...: runs CMD in the background; its output in $LOG_DIR/NAME.log, its pid in
 # $PID_DIR/NAME.pid.
@@ -41,6 +41,23 @@ wait_until() {
 		sleep 0.5
 	done
 	log "$what: ok"
+}
+
+# term_pids SECONDS PID...: SIGTERM, wait up to SECONDS, then SIGKILL.
+term_pids() {
+	local timeout=$1 pid alive _
+	shift
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null || true
+	for _ in $(seq 1 $((timeout * 10))); do
+		alive=0
+		for pid in "$@"; do
+			if kill -0 "$pid" 2>/dev/null; then alive=1; fi
+		done
+		[ "$alive" -eq 1 ] || return 0
+		sleep 0.1
+	done
+	kill -KILL "$@" 2>/dev/null || true
 }
 
 # One line per launched process: running (with its pid) or exited.
