@@ -169,6 +169,7 @@ class RecordingMonitor(MockMonitor):
                         "delete_before_replace": request.deleteBeforeReplace,
                         "replace_on_changes": list(request.replaceOnChanges),
                         "provider": request.provider,
+                        "deleted_with": request.deletedWith,
                     },
                     state=_unwrap(self.resources[response.urn].state)[0] if response.urn in self.resources else {},
                     property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
@@ -204,6 +205,17 @@ class ProgramRun:
 
     def by_urn(self, urn: str) -> Registered:
         return next(r for r in self.resources if r.urn == urn)
+
+    def deleted_with(self, resource: Registered) -> str:
+        """The URN ``resource`` is deleted with: its own ``deletedWith`` or, as the engine does it,
+        its nearest ancestor's."""
+        by_urn = {r.urn: r for r in self.resources}
+        current: Registered | None = resource
+        while current is not None:
+            if current.options["deleted_with"]:
+                return current.options["deleted_with"]
+            current = by_urn.get(current.parent)
+        return ""
 
     def kubernetes_objects(self) -> Iterator[Registered]:
         return (r for r in self.resources if r.type.startswith("kubernetes:") and not r.type.startswith("pulumi:"))

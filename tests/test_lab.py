@@ -42,6 +42,14 @@ def test_the_namespace_is_the_labs_and_every_other_object_lives_in_it(lab: Progr
         assert namespace.urn in resource.dependencies, resource.name
 
 
+def test_destroy_deletes_the_namespace_and_not_each_object_in_it(lab: ProgramRun) -> None:
+    namespace = lab.one("kubernetes:core/v1:Namespace")
+    assert lab.deleted_with(namespace) == ""
+    for resource in lab.resources:
+        if (resource.inputs.get("metadata") or {}).get("namespace"):
+            assert lab.deleted_with(resource) == namespace.urn, resource.name
+
+
 def test_a_configured_namespace_is_used_everywhere() -> None:
     run = run_program({"namespace": "patterns-test"})
     for resource in run.kubernetes_objects():

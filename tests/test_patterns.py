@@ -85,6 +85,13 @@ def test_a_component_alone_is_parented_typed_and_registers_its_outputs(sidecar: 
         assert child.inputs["metadata"]["namespace"] == "team-a"
 
 
+def test_a_component_given_a_namespace_deletes_its_own_objects(sidecar: ProgramRun) -> None:
+    # Only the lab, which creates its namespace, lets the namespace take its objects along: a
+    # namespace a component is given may be shared.
+    assert list(sidecar.kubernetes_objects())
+    assert all(sidecar.deleted_with(r) == "" for r in sidecar.resources)
+
+
 def test_component_args_are_checked_when_they_are_built() -> None:
     with pytest.raises(SettingError, match="'pod_name'"):
         SidecarArgs(namespace="a", pod_name="Bad_Name")
