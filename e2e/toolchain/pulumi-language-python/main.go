@@ -172,16 +172,22 @@ type pluginJSON struct {
 	} `json:"parameterization"`
 }
 
+// listPluginsScript prints the pulumi-plugin.json of every package the program can import: a
+// provider SDK ships it at the root of its package, and the interpreter's path is where imports
+// come from (site-packages, and the paths .pth files add for editable installs). Globbing those
+// package roots takes a few milliseconds, where reading the RECORD of every installed distribution
+// with importlib.metadata takes ten times longer than the interpreter's start, on every
+// preview, up and destroy. sys.path[0] is the working directory of `-c`, not an install.
 const listPluginsScript = `
-import json, importlib.metadata as md
+import glob, json, os, sys
 out = []
-for d in md.distributions():
-    for f in (d.files or []):
-        if f.name in ("pulumi-plugin.json", "pulumiplugin.json"):
+for entry in sys.path[1:]:
+    for name in ("pulumi-plugin.json", "pulumiplugin.json"):
+        for path in sorted(glob.glob(os.path.join(glob.escape(entry), "*", name))):
             try:
-                with open(d.locate_file(f)) as fh:
+                with open(path) as fh:
                     out.append(json.load(fh))
-            except Exception:
+            except (OSError, ValueError):
                 pass
 print(json.dumps(out))
 `
@@ -396,19 +402,32 @@ func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 		true /*showOutput*/, out, errOut)
 }
 
+// aboutScript prints what the engine records of the interpreter with every update. One
+// interpreter start: the toolchain's About starts three, one of them `pip --version`, which takes
+// longer than the other two together and whose answer the engine does not ask for.
+const aboutScript = "import platform, sys; print(sys.executable); print(platform.python_version())"
+
 func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
 	tc, err := h.resolve(req.GetInfo(), "")
 	if err != nil {
 		return nil, err
 	}
-	about, err := tc.About(ctx)
+	cmd, err := tc.Command(ctx, "-c", aboutScript)
 	if err != nil {
 		return nil, err
 	}
-	return &pulumirpc.AboutResponse{
-		Executable: about.PythonExecutable,
-		Version:    about.PythonVersion.String(),
-	}, nil
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("asking the Python interpreter about itself: %w: %s", err, stderr.String())
+	}
+	executable, pythonVersion, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	parsed, err := toolchain.ParsePythonVersion(pythonVersion)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.AboutResponse{Executable: executable, Version: parsed.String()}, nil
 }
 
 func (h *host) GetProgramDependencies(ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest,
