@@ -1,7 +1,9 @@
-"""Times `pulumi up` and `pulumi destroy` of the whole lab against the local cluster, beside
-`kubectl apply -f` of the same objects (rendered to YAML from the program under mocks, with the
-same settings) plus `kubectl wait` for readiness, and `kubectl delete namespace --wait`; and a
-`pulumi preview` with no changes while the stack is up. Prints the medians and the ratios.
+"""Times `pulumi up`, a no-change `pulumi preview` and `pulumi destroy` of the whole lab against
+the local cluster, beside Kubernetes' own: `kubectl apply -f` of the same objects (rendered to
+YAML from the program under mocks, with the same settings) plus `kubectl wait` for readiness,
+`kubectl diff -f` of them with nothing changed, and `kubectl delete namespace --wait`. `pulumi up`
+and `destroy` run twice a round: through the Automation API (what the end-to-end suite and any
+user's automation run) and as the plain CLI. Prints the medians and the ratios.
 
 Run inside the end-to-end environment, on the real node (the default) or on kwok:
     e2e/with-cluster.sh .venv/bin/python bench/up_vs_apply.py [rounds]
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -58,9 +61,22 @@ def main() -> None:
             "pulumi up": [],
             "no-change preview": [],
             "pulumi destroy": [],
+            "pulumi up (CLI)": [],
+            "pulumi destroy (CLI)": [],
             "apply+wait": [],
+            "kubectl diff": [],
             "delete ns": [],
         }
+        cli_env = {**os.environ, **stack.workspace.env_vars}
+
+        def cli(*args: str) -> None:
+            subprocess.run(
+                ["pulumi", *args, "--stack", "bench", "--non-interactive"],
+                cwd=stack.workspace.work_dir,
+                env=cli_env,
+                check=True,
+                capture_output=True,
+            )
 
         def apply_and_wait() -> None:
             kubectl.run("apply", "-f", str(manifests), timeout=300)
@@ -76,11 +92,18 @@ def main() -> None:
                 timeout=310,
             )
 
+        def diff_unchanged() -> None:
+            result = kubectl.run("diff", "-f", str(manifests), check=False, timeout=120)
+            assert result.returncode == 0, f"kubectl diff found changes:\n{result.stdout}{result.stderr}"
+
         for round_number in range(1, rounds + 1):
             results["pulumi up"].append(timed(stack.up))
             results["no-change preview"].append(timed(lambda: stack.preview(expect_no_changes=True)))
             results["pulumi destroy"].append(timed(stack.destroy))
+            results["pulumi up (CLI)"].append(timed(lambda: cli("up", "--yes", "--skip-preview")))
+            results["pulumi destroy (CLI)"].append(timed(lambda: cli("destroy", "--yes", "--skip-preview")))
             results["apply+wait"].append(timed(apply_and_wait))
+            results["kubectl diff"].append(timed(diff_unchanged))
             results["delete ns"].append(
                 timed(
                     lambda: kubectl.run("delete", "namespace", NAMESPACE, "--wait=true", "--timeout=300s", timeout=310)
@@ -94,8 +117,14 @@ def main() -> None:
     print(f"\n{count} objects on node {node}, medians of {rounds} rounds:")
     for key, value in medians.items():
         print(f"  {key:>15}: {value:6.1f} s")
-    print(f"  pulumi up / (apply+wait): {medians['pulumi up'] / medians['apply+wait']:.2f}x")
-    print(f"  pulumi destroy / (delete ns --wait): {medians['pulumi destroy'] / medians['delete ns']:.2f}x")
+    for pulumi_side, kubectl_side in (
+        ("pulumi up", "apply+wait"),
+        ("pulumi up (CLI)", "apply+wait"),
+        ("no-change preview", "kubectl diff"),
+        ("pulumi destroy", "delete ns"),
+        ("pulumi destroy (CLI)", "delete ns"),
+    ):
+        print(f"  {pulumi_side} / {kubectl_side}: {medians[pulumi_side] / medians[kubectl_side]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -68,12 +68,14 @@ class MultiContainerLab(pulumi.ComponentResource):
         # Every namespaced object takes the namespace from this output, so each depends on it:
         # created after it and deleted before it.
         namespace = self.namespace_resource.metadata.name
-        # Deleting the namespace deletes everything in it, so `pulumi destroy` deletes only the
-        # namespace, not each object one by one before it. The engine passes deletedWith on from
-        # each pattern's component to its children. The components themselves do not set it: they
-        # may be given a namespace they do not own.
-        child = pulumi.ResourceOptions(parent=self, deleted_with=self.namespace_resource)
-        common = {"namespace": namespace, "resources": args.resources, "instance": args.instance}
+        child = pulumi.ResourceOptions(parent=self)
+        # The lab owns its namespace: what goes at once with it is deleted with it (PatternArgs).
+        common = {
+            "namespace": namespace,
+            "owned_namespace": self.namespace_resource,
+            "resources": args.resources,
+            "instance": args.instance,
+        }
         enabled = set(args.patterns)
         workloads: dict[str, pulumi.Output[str]] = {}
         commands: dict[str, pulumi.Output[list[str]]] = {}

@@ -30,6 +30,11 @@ class PatternArgs:
     """`app.kubernetes.io/instance` label of every object."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra labels for every object."""
+    owned_namespace: pulumi.Resource | None = None
+    """The namespace's own resource, when the caller creates the namespace and deletes it with
+    the stack. The component's objects that go at once with their namespace (ConfigMaps, Secrets,
+    Services, TLS state) are then deleted with it (`deletedWith`) instead of one by one. Without
+    it, the namespace may be shared and every object is deleted on its own."""
 
     def __post_init__(self) -> None:
         naming.dns1123_label("instance", self.instance)
@@ -48,7 +53,17 @@ class PatternScope:
 
     @property
     def child(self) -> pulumi.ResourceOptions:
+        """Options of the component's workloads. `pulumi destroy` deletes them (and waits for their
+        pods to stop) before the namespace: the namespace controller first looks 5 s after the
+        namespace is deleted, and when pods are still terminating then, it looks again 5 s later.
+        An emptied namespace is gone on the first look; the engine does not inherit deletedWith
+        to a workload, because it is not set on the component."""
         return pulumi.ResourceOptions(parent=self.component)
+
+    @property
+    def deleted_with_namespace(self) -> pulumi.ResourceOptions:
+        """Options of the component's objects that go at once with their namespace."""
+        return pulumi.ResourceOptions(parent=self.component, deleted_with=self.args.owned_namespace)
 
     @property
     def object_labels(self) -> dict[str, str]:
@@ -66,7 +81,7 @@ class PatternScope:
             names=names,
             namespace=self.args.namespace,
             labels=self.object_labels,
-            opts=self.child,
+            opts=self.deleted_with_namespace,
         )
         return bundle, bundle.volume.mount(mount_path, read_only=True)
 
@@ -133,7 +148,7 @@ class PatternScope:
             namespace=self.args.namespace,
             workload=workload,
             ports=[(port, port.number)],
-            opts=self.child,
+            opts=self.deleted_with_namespace,
         )
 
 

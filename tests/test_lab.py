@@ -42,12 +42,15 @@ def test_the_namespace_is_the_labs_and_every_other_object_lives_in_it(lab: Progr
         assert namespace.urn in resource.dependencies, resource.name
 
 
-def test_destroy_deletes_the_namespace_and_not_each_object_in_it(lab: ProgramRun) -> None:
+def test_destroy_deletes_the_workloads_then_the_namespace_and_nothing_else_one_by_one(lab: ProgramRun) -> None:
     namespace = lab.one("kubernetes:core/v1:Namespace")
-    assert lab.deleted_with(namespace) == ""
+    deleted_one_by_one = {r.urn for r in lab.resources if r.custom and not lab.deleted_with(r)}
+    workloads = {r.urn for r in lab.resources if r.type in k8s.WORKLOAD_TYPES}
+    providers = {r.urn for r in lab.resources if r.type.startswith("pulumi:providers:")}
+    assert workloads
+    assert deleted_one_by_one == {namespace.urn} | workloads | providers
     for resource in lab.resources:
-        if (resource.inputs.get("metadata") or {}).get("namespace"):
-            assert lab.deleted_with(resource) == namespace.urn, resource.name
+        assert lab.deleted_with(resource) in ("", namespace.urn), resource.name
 
 
 def test_a_configured_namespace_is_used_everywhere() -> None:

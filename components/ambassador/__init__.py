@@ -85,7 +85,7 @@ class Ambassador(pulumi.ComponentResource):
             ip_addresses=["127.0.0.1"],
             namespace=args.namespace,
             labels=scope.object_labels,
-            opts=scope.child,
+            opts=scope.deleted_with_namespace,
         )
         config, config_mount = scope.files("proxy-config", CONFIGS, mount_path=CONF_DIR)
         tls_mount = Volume.from_secret("tls", certificate.secret, TLS_KEYS).mount("/etc/nginx/tls", read_only=True)
