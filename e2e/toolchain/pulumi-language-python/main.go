@@ -28,6 +28,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -80,11 +81,25 @@ func main() {
 		engineAddress = args[0]
 	}
 	h := &host{exec: execPath, engineAddress: engineAddress, tracing: tracing, root: root}
+
+	// The engine stops a language host with SIGINT, and kills it only 5 s later. A shell starts
+	// the commands it runs in the background with SIGINT ignored, and an ignored signal stays
+	// ignored across exec: without a handler of its own, the host of every `pulumi up` or
+	// `preview` started that way (scripts, CI steps, nohup) took those 5 s to go.
+	interrupted, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cancel := make(chan bool)
+	go func() {
+		<-interrupted.Done()
+		stop()
+		close(cancel)
+	}()
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, h)
 			return nil
 		},
+		Cancel:  cancel,
 		Options: rpcutil.OpenTracingServerInterceptorOptions(nil),
 	})
 	if err != nil {
