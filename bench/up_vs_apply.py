@@ -22,19 +22,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+from pulumi import automation as auto
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.e2e.support import Kubectl, copy_project, local_stack, node_image_settings
 from tests.harness import run_program
 
-NAMESPACE = "multi-container-demo"
+# One namespace per path, so no path reuses a name another deleted seconds before: the namespace
+# controller keeps a deleted namespace's name queued for a later pass (its pods' grace period / 2),
+# and a namespace of that name deleted meanwhile would be finished early by that pass.
+NAMESPACES = {"automation": "bench-automation", "cli": "bench-cli", "kubectl": "bench-kubectl"}
 # Namespace first, then what pods mount, then workloads, then Services: the order `pulumi up` follows.
 KIND_ORDER = ("Namespace", "ConfigMap", "Secret", "Deployment", "Pod", "Service")
 
 
 def render_manifests(path: Path) -> int:
-    objects = [r.state for r in run_program(node_image_settings()).kubernetes_objects()]
+    config = {**node_image_settings(), "namespace": NAMESPACES["kubectl"]}
+    objects = [r.state for r in run_program(config).kubernetes_objects()]
     objects.sort(key=lambda o: KIND_ORDER.index(o["kind"]))
     path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
     return len(objects)
@@ -56,7 +61,11 @@ def main() -> None:
         count = render_manifests(manifests)
         (work / "project").mkdir()
         (work / "state").mkdir()
-        stack = local_stack(copy_project(work / "project"), work / "state", kubeconfig, "bench")
+        project = copy_project(work / "project")
+        stack = local_stack(project, work / "state", kubeconfig, "bench")
+        stack.set_config("namespace", auto.ConfigValue(NAMESPACES["automation"]))
+        cli_stack = local_stack(project, work / "state", kubeconfig, "bench-cli")
+        cli_stack.set_config("namespace", auto.ConfigValue(NAMESPACES["cli"]))
         results: dict[str, list[float]] = {
             "pulumi up": [],
             "no-change preview": [],
@@ -71,7 +80,7 @@ def main() -> None:
 
         def cli(*args: str) -> None:
             subprocess.run(
-                ["pulumi", *args, "--stack", "bench", "--non-interactive"],
+                ["pulumi", *args, "--stack", "bench-cli", "--non-interactive"],
                 cwd=stack.workspace.work_dir,
                 env=cli_env,
                 check=True,
@@ -80,14 +89,23 @@ def main() -> None:
 
         def apply_and_wait() -> None:
             kubectl.run("apply", "-f", str(manifests), timeout=300)
-            kubectl.run("wait", "--for=condition=Ready", "pod", "--all", "-n", NAMESPACE, "--timeout=300s", timeout=310)
+            kubectl.run(
+                "wait",
+                "--for=condition=Ready",
+                "pod",
+                "--all",
+                "-n",
+                NAMESPACES["kubectl"],
+                "--timeout=300s",
+                timeout=310,
+            )
             kubectl.run(
                 "wait",
                 "--for=condition=Available",
                 "deployment",
                 "--all",
                 "-n",
-                NAMESPACE,
+                NAMESPACES["kubectl"],
                 "--timeout=300s",
                 timeout=310,
             )
@@ -106,11 +124,14 @@ def main() -> None:
             results["kubectl diff"].append(timed(diff_unchanged))
             results["delete ns"].append(
                 timed(
-                    lambda: kubectl.run("delete", "namespace", NAMESPACE, "--wait=true", "--timeout=300s", timeout=310)
+                    lambda: kubectl.run(
+                        "delete", "namespace", NAMESPACES["kubectl"], "--wait=true", "--timeout=300s", timeout=310
+                    )
                 )
             )
             print(f"round {round_number}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in results.items()), flush=True)
         stack.workspace.remove_stack("bench")
+        cli_stack.workspace.remove_stack("bench-cli")
 
     medians = {key: statistics.median(values) for key, values in results.items()}
     node = kubectl.get("nodes")["items"][0]["metadata"]["name"]
