@@ -207,13 +207,14 @@ for entry in sys.path[1:]:
 print(json.dumps(out))
 `
 
-func (h *host) packages(ctx context.Context, info *pulumirpc.ProgramInfo, dir string,
-) ([]*pulumirpc.PackageDependency, error) {
+// runScript runs a Python snippet with the project's interpreter and returns what it printed.
+func (h *host) runScript(ctx context.Context, info *pulumirpc.ProgramInfo, dir, script, purpose string,
+) ([]byte, error) {
 	tc, err := h.resolve(info, dir)
 	if err != nil {
 		return nil, err
 	}
-	cmd, err := tc.Command(ctx, "-c", listPluginsScript)
+	cmd, err := tc.Command(ctx, "-c", script)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +222,16 @@ func (h *host) packages(ctx context.Context, info *pulumirpc.ProgramInfo, dir st
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("listing Python packages: %w: %s", err, stderr.String())
+		return nil, fmt.Errorf("%s: %w: %s", purpose, err, stderr.String())
+	}
+	return out, nil
+}
+
+func (h *host) packages(ctx context.Context, info *pulumirpc.ProgramInfo, dir string,
+) ([]*pulumirpc.PackageDependency, error) {
+	out, err := h.runScript(ctx, info, dir, listPluginsScript, "listing Python packages")
+	if err != nil {
+		return nil, err
 	}
 	var plugins []pluginJSON
 	if err := json.Unmarshal(out, &plugins); err != nil {
@@ -423,19 +433,9 @@ func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 const aboutScript = "import platform, sys; print(sys.executable); print(platform.python_version())"
 
 func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
-	tc, err := h.resolve(req.GetInfo(), "")
+	out, err := h.runScript(ctx, req.GetInfo(), "", aboutScript, "asking the Python interpreter about itself")
 	if err != nil {
 		return nil, err
-	}
-	cmd, err := tc.Command(ctx, "-c", aboutScript)
-	if err != nil {
-		return nil, err
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("asking the Python interpreter about itself: %w: %s", err, stderr.String())
 	}
 	executable, pythonVersion, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	parsed, err := toolchain.ParsePythonVersion(pythonVersion)
