@@ -18,6 +18,8 @@ NOBODY_UID = 65534
 # The `redis` user and group baked into the official Redis Alpine image.
 REDIS_UID = 999
 REDIS_GID = 1000
+# The `nginx` user and group of the official nginx image.
+NGINX_UID = 101
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +70,8 @@ class Privileges:
 
 # Shell scripts on busybox need nothing: any uid, no capabilities.
 UNPRIVILEGED = Privileges(run_as_user=NOBODY_UID, run_as_group=NOBODY_UID)
-# The official nginx image starts its master process as root to switch workers to the
-# `nginx` user (SETUID/SETGID), chowns its temp directories (CHOWN) and binds port 80.
-NGINX = Privileges(run_as_user=None, add_capabilities=("CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"))
+# nginx as its own user from the start: the master does not switch users (the image's `user`
+# directive is then ignored, with a warning), its pid and temp files go to emptyDirs, and it binds
+# ports below 1024 through the pod's `net.ipv4.ip_unprivileged_port_start` (PodTemplate).
+NGINX = Privileges(run_as_user=NGINX_UID, run_as_group=NGINX_UID)
 REDIS = Privileges(run_as_user=REDIS_UID, run_as_group=REDIS_GID)

@@ -19,6 +19,19 @@ from .sidecar import Sidecar, SidecarArgs
 from .tls import TlsSettings
 
 PATTERNS = ("sidecar", "adapter", "ambassador", "init-containers", "native-sidecar")
+POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")
+# The Pod Security Standards as Kubernetes 1.29, the lab's oldest cluster, defines them: a newer
+# API server judges the namespace by the same rules.
+POD_SECURITY_VERSION = "v1.29"
+
+
+def pod_security_labels(level: str) -> dict[str, str]:
+    """The namespace labels that make the API server enforce ``level``, and audit and warn on it."""
+    labels = {}
+    for mode in ("enforce", "audit", "warn"):
+        labels[f"pod-security.kubernetes.io/{mode}"] = level
+        labels[f"pod-security.kubernetes.io/{mode}-version"] = POD_SECURITY_VERSION
+    return labels
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,9 +51,12 @@ class LabArgs:
     """True adds a failing init container to init-demo (the lab's experiment)."""
     instance: str = "lab"
     """`app.kubernetes.io/instance` of every object."""
+    pod_security: str = "restricted"
+    """The Pod Security Standard the API server enforces in the namespace."""
 
     def __post_init__(self) -> None:
         naming.dns1123_label("namespace", self.namespace)
+        naming.one_of("podSecurity", self.pod_security, POD_SECURITY_LEVELS)
         naming.dns1123_label("instance", self.instance)
         if not self.patterns:
             raise naming.SettingError("patterns", list(self.patterns), "at least one of " + ", ".join(PATTERNS))
@@ -61,7 +77,10 @@ class MultiContainerLab(pulumi.ComponentResource):
         super().__init__("multicontainer:patterns:Lab", name, None, opts)
         self.namespace_resource = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=object_labels("lab", args.instance)),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.namespace,
+                labels={**object_labels("lab", args.instance), **pod_security_labels(args.pod_security)},
+            ),
             # A fixed name cannot exist twice.
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )

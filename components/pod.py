@@ -19,6 +19,8 @@ import pulumi_kubernetes as k8s
 from . import naming
 from .defaults import Privileges, Resources
 
+UNPRIVILEGED_PORT_START = "net.ipv4.ip_unprivileged_port_start"
+
 
 @dataclass(frozen=True, eq=False)
 class Volume:
@@ -44,7 +46,9 @@ class Volume:
         return cls(name, {"config_map": source}, frozenset(keys))
 
     @classmethod
-    def from_secret(cls, name: str, secret: k8s.core.v1.Secret, keys: Sequence[str], *, mode: int = 0o400) -> Volume:
+    def from_secret(cls, name: str, secret: k8s.core.v1.Secret, keys: Sequence[str], *, mode: int = 0o440) -> Volume:
+        """The Secret's keys as files owned by root and the pod's fsGroup (PodTemplate), which the
+        non-root containers belong to: readable by them, and by no other user."""
         source = k8s.core.v1.SecretVolumeSourceArgs(secret_name=secret.metadata.name, default_mode=mode)
         return cls(name, {"secret": source}, frozenset(keys))
 
@@ -228,6 +232,21 @@ class PodTemplate:
             annotations["kubectl.kubernetes.io/default-container"] = self.default_container
         return annotations
 
+    def _unprivileged_port_sysctls(self) -> list[k8s.core.v1.SysctlArgs] | None:
+        """Containers run as non-root, and a non-root process binds a port below 1024 only if the
+        pod's network namespace lets it: from the lowest port the pod listens on. A namespaced,
+        safe sysctl, which Pod Security "restricted" allows."""
+        lowest = min((port.number for port in self.ports), default=1024)
+        if lowest >= 1024:
+            return None
+        return [k8s.core.v1.SysctlArgs(name=UNPRIVILEGED_PORT_START, value=str(lowest))]
+
+    def _shared_group(self) -> int | None:
+        """The group every container runs as, when they share one: the pod's fsGroup, so the
+        files of its volumes belong to it."""
+        groups = {container.privileges.run_as_group for container in self.all_containers}
+        return groups.pop() if len(groups) == 1 else None
+
     def spec_args(self) -> k8s.core.v1.PodSpecArgs:
         sidecar_policy = "Always" if self.native_sidecars else None
         sidecars = [
@@ -244,7 +263,10 @@ class PodTemplate:
             automount_service_account_token=False,
             enable_service_links=False,
             security_context=k8s.core.v1.PodSecurityContextArgs(
+                run_as_non_root=True,
+                fs_group=self._shared_group(),
                 seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                sysctls=self._unprivileged_port_sysctls(),
             ),
             termination_grace_period_seconds=10,
         )

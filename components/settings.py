@@ -13,7 +13,7 @@ from typing import Protocol
 
 from . import naming
 from .defaults import Resources
-from .lab import PATTERNS, LabArgs
+from .lab import PATTERNS, POD_SECURITY_LEVELS, LabArgs
 from .naming import SettingError
 from .tls import ALGORITHMS, ECDSA_CURVES, RSA_BITS, TlsSettings
 
@@ -40,6 +40,7 @@ DEFAULTS: dict[str, object] = {
     "memoryLimit": RESOURCE_DEFAULTS.memory_limit,
     "nativeSidecar": LAB_DEFAULTS.native_sidecar,
     "failingInit": LAB_DEFAULTS.failing_init,
+    "podSecurity": LAB_DEFAULTS.pod_security,
 }
 
 
@@ -130,5 +131,6 @@ def load_settings(config: ConfigSource) -> Settings:
         resources=resources,
         native_sidecar=_bool(config, "nativeSidecar"),
         failing_init=_bool(config, "failingInit"),
+        pod_security=str(naming.one_of("podSecurity", _text(config, "podSecurity"), POD_SECURITY_LEVELS)),
     )
     return Settings(kube_context=kube_context, lab=lab)

@@ -23,13 +23,16 @@ class Kubectl:
     def __init__(self, kubeconfig: str) -> None:
         self.kubeconfig = kubeconfig
 
-    def run(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 60, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["kubectl", "--kubeconfig", self.kubeconfig, *args],
             capture_output=True,
             text=True,
             check=check,
             timeout=timeout,
+            input=input,
         )
 
     def get(self, *args: str) -> Any:

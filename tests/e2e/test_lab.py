@@ -73,6 +73,43 @@ def test_the_checker_walks_every_pattern_and_each_behaves_as_the_lab_says(lab: a
     assert not any(experiment_verdicts(report, n) for n in (2, 3))
 
 
+BREAKS_RESTRICTED = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "runs-as-root"},
+    "spec": {"containers": [{"name": "root", "image": "busybox", "securityContext": {"runAsUser": 0}}]},
+}
+
+
+def test_the_api_server_enforces_pod_security_restricted_in_the_namespace(lab: auto.Stack, kubectl: Kubectl) -> None:
+    labels = kubectl.get("namespace", NAMESPACE)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    # The lab's pods were admitted under it: every one of them runs.
+    pods = kubectl.get("pods", "-n", NAMESPACE)["items"]
+    assert pods
+    assert all(pod["status"]["phase"] == "Running" for pod in pods)
+    # A pod that breaks it is refused (a server-side dry run goes through admission).
+    refused = kubectl.run(
+        "apply", "--dry-run=server", "-n", NAMESPACE, "-f", "-", input=json.dumps(BREAKS_RESTRICTED), check=False
+    )
+    assert refused.returncode != 0
+    assert 'violates PodSecurity "restricted:v1.29"' in refused.stderr
+    assert "runAsNonRoot != true" in refused.stderr
+
+
+def test_every_running_container_runs_as_a_non_root_user(lab: auto.Stack, kubectl: Kubectl) -> None:
+    checked = 0
+    for pod in kubectl.get("pods", "-n", NAMESPACE)["items"]:
+        for status in pod["status"]["containerStatuses"] + pod["status"].get("initContainerStatuses", []):
+            if "running" not in status["state"]:
+                continue
+            name = pod["metadata"]["name"]
+            uid = kubectl.run("exec", "-n", NAMESPACE, name, "-c", status["name"], "--", "id", "-u").stdout.strip()
+            assert int(uid) != 0, (name, status["name"])
+            checked += 1
+    assert checked >= len(PATTERNS)
+
+
 def test_experiment_1_a_killed_native_sidecar_restarts_and_the_app_keeps_running(
     lab: auto.Stack, kubeconfig: str, kubectl: Kubectl
 ) -> None:
