@@ -17,6 +17,7 @@ from .labels import object_labels
 from .native_sidecar import NativeSidecar, NativeSidecarArgs
 from .sidecar import Sidecar, SidecarArgs
 from .tls import TlsSettings
+from .workloads import default_deny
 
 PATTERNS = ("sidecar", "adapter", "ambassador", "init-containers", "native-sidecar")
 POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")
@@ -53,6 +54,8 @@ class LabArgs:
     """`app.kubernetes.io/instance` of every object."""
     pod_security: str = "restricted"
     """The Pod Security Standard the API server enforces in the namespace."""
+    network_policies: bool = True
+    """Deny all traffic in the namespace but the flows the lab needs (NetworkPolicies)."""
 
     def __post_init__(self) -> None:
         naming.dns1123_label("namespace", self.namespace)
@@ -92,9 +95,17 @@ class MultiContainerLab(pulumi.ComponentResource):
         common = {
             "namespace": namespace,
             "owned_namespace": self.namespace_resource,
+            "network_policies": args.network_policies,
             "resources": args.resources,
             "instance": args.instance,
         }
+        if args.network_policies:
+            default_deny(
+                f"{name}-default-deny",
+                namespace=namespace,
+                labels=object_labels("lab", args.instance),
+                opts=pulumi.ResourceOptions(parent=self, deleted_with=self.namespace_resource),
+            )
         enabled = set(args.patterns)
         workloads: dict[str, pulumi.Output[str]] = {}
         commands: dict[str, pulumi.Output[list[str]]] = {}

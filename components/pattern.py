@@ -15,7 +15,7 @@ from .defaults import UNPRIVILEGED, Resources
 from .files import CHECKSUM_ANNOTATION, FileBundle, file_bundle
 from .labels import Labels, object_labels
 from .pod import Container, Mount, PodTemplate, Port
-from .workloads import Workload, deployment, pod, service
+from .workloads import Workload, deployment, network_policy, pod, service
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +30,9 @@ class PatternArgs:
     """`app.kubernetes.io/instance` label of every object."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra labels for every object."""
+    network_policies: bool = True
+    """A NetworkPolicy for each workload that talks to others, allowing exactly its flows (and
+    isolating its pods). False for clusters without a NetworkPolicy engine, where they do nothing."""
     owned_namespace: pulumi.Resource | None = None
     """The namespace's own resource, when the caller creates the namespace and deletes it with
     the stack. The component's objects that go at once with their namespace (ConfigMaps, Secrets,
@@ -138,6 +141,31 @@ class PatternScope:
             replicas=replicas,
             expect_ready=expect_ready,
             opts=self.child,
+        )
+
+    def network_policy(
+        self,
+        suffix: str,
+        workload: Workload,
+        *,
+        public: Sequence[Port] = (),
+        clients: Sequence[tuple[Workload, Port]] = (),
+        dependencies: Sequence[tuple[Workload, Port]] = (),
+        dns: bool = False,
+    ) -> k8s.networking.v1.NetworkPolicy | None:
+        """The flows of one of the component's workloads (workloads.network_policy), unless the
+        component was asked for no NetworkPolicies."""
+        if not self.args.network_policies:
+            return None
+        return network_policy(
+            f"{self.name}-{suffix}",
+            namespace=self.args.namespace,
+            workload=workload,
+            public=public,
+            clients=clients,
+            dependencies=dependencies,
+            dns=dns,
+            opts=self.deleted_with_namespace,
         )
 
     def service(self, suffix: str, name: str, workload: Workload, port: Port) -> k8s.core.v1.Service:

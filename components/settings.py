@@ -41,6 +41,7 @@ DEFAULTS: dict[str, object] = {
     "nativeSidecar": LAB_DEFAULTS.native_sidecar,
     "failingInit": LAB_DEFAULTS.failing_init,
     "podSecurity": LAB_DEFAULTS.pod_security,
+    "networkPolicies": LAB_DEFAULTS.network_policies,
 }
 
 
@@ -132,5 +133,6 @@ def load_settings(config: ConfigSource) -> Settings:
         native_sidecar=_bool(config, "nativeSidecar"),
         failing_init=_bool(config, "failingInit"),
         pod_security=str(naming.one_of("podSecurity", _text(config, "podSecurity"), POD_SECURITY_LEVELS)),
+        network_policies=_bool(config, "networkPolicies"),
     )
     return Settings(kube_context=kube_context, lab=lab)

@@ -1,5 +1,6 @@
-"""Workloads (bare Pods and Deployments) built from a :class:`PodTemplate`, and Services built
-from a workload, so selectors and target ports always come from the pods they serve."""
+"""Workloads (bare Pods and Deployments) built from a :class:`PodTemplate`, and the Services and
+NetworkPolicies built from a workload, so selectors and ports always come from the pods they
+serve."""
 
 from __future__ import annotations
 
@@ -118,10 +119,8 @@ def service(
     about ten seconds per Service, is skipped: `pulumi up` still ends only once every awaited
     workload is ready, so the Service has its endpoints by then.
     """
-    template_ports = workload.template.ports
     for port, _ in ports:
-        if port not in template_ports:
-            raise ValueError(f"port '{port.name}' is not a container port of workload '{workload.name}'")
+        _own_port(workload, port)
     service_ports = [
         k8s.core.v1.ServicePortArgs(
             name=port.name,
@@ -144,3 +143,89 @@ def service(
         spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", selector=workload.labels.selector, ports=service_ports),
         opts=_fixed_name_options(opts),
     )
+
+
+DNS_PORTS = [
+    k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="UDP"),
+    k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="TCP"),
+]
+
+
+def _own_port(workload: Workload, port: Port) -> Port:
+    if port not in workload.template.ports:
+        raise ValueError(f"port '{port.name}' is not a container port of workload '{workload.name}'")
+    return port
+
+
+def _policy_ports(*ports: Port) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
+    return [k8s.networking.v1.NetworkPolicyPortArgs(port=port.number, protocol=port.protocol) for port in ports]
+
+
+def network_policy(
+    resource_name: str,
+    *,
+    namespace: pulumi.Input[str],
+    workload: Workload,
+    public: Sequence[Port] = (),
+    clients: Sequence[tuple[Workload, Port]] = (),
+    dependencies: Sequence[tuple[Workload, Port]] = (),
+    dns: bool = False,
+    opts: pulumi.ResourceOptions,
+) -> k8s.networking.v1.NetworkPolicy:
+    """Every flow ``workload``'s pods may have, and no other: ``public`` ports of its own that any
+    client may reach (through its Service, or a port-forward), its own ports that ``clients``
+    reach, the ``dependencies`` it reaches, and DNS. Selectors and ports come from the workloads,
+    so a renamed label or port cannot leave a stale rule."""
+    ingress = []
+    if public:
+        ingress.append(
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                ports=_policy_ports(*(_own_port(workload, p) for p in public))
+            )
+        )
+    for client, port in clients:
+        ingress.append(
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                from_=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=_selector(client))],
+                ports=_policy_ports(_own_port(workload, port)),
+            )
+        )
+    egress = [
+        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=_selector(dependency))],
+            ports=_policy_ports(_own_port(dependency, port)),
+        )
+        for dependency, port in dependencies
+    ]
+    if dns:
+        # To whatever serves the cluster's DNS: a CoreDNS pod, a node-local cache, or a host.
+        egress.append(k8s.networking.v1.NetworkPolicyEgressRuleArgs(ports=DNS_PORTS))
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=workload.name, namespace=namespace, labels=workload.labels.all),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=_selector(workload),
+            policy_types=["Ingress", "Egress"],
+            ingress=ingress or None,
+            egress=egress or None,
+        ),
+        opts=_fixed_name_options(opts),
+    )
+
+
+def default_deny(
+    resource_name: str, *, namespace: pulumi.Input[str], labels: dict[str, str], opts: pulumi.ResourceOptions
+) -> k8s.networking.v1.NetworkPolicy:
+    """No traffic to or from any pod of the namespace that another policy does not allow."""
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny", namespace=namespace, labels=labels),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]
+        ),
+        opts=_fixed_name_options(opts),
+    )
+
+
+def _selector(workload: Workload) -> k8s.meta.v1.LabelSelectorArgs:
+    return k8s.meta.v1.LabelSelectorArgs(match_labels=workload.labels.selector)

@@ -49,6 +49,7 @@ def test_every_setting_is_declared_in_pulumi_yaml_with_the_programs_default() ->
         ("nativeSidecar", "yes", "true or false"),
         ("failingInit", "1", "true or false"),
         ("podSecurity", "strict", "one of 'restricted', 'baseline', 'privileged'"),
+        ("networkPolicies", "off", "true or false"),
     ],
 )
 def test_a_bad_setting_fails_naming_it_before_any_resource_is_registered(

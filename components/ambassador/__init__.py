@@ -111,6 +111,8 @@ class Ambassador(pulumi.ComponentResource):
         )
         self.workload = scope.pod(args.pod_name, template)
         self.service = scope.service("service", args.service_name, self.workload, PROXY_PORT)
+        # Clients reach the proxy (its Service, a port-forward); the proxy reaches the app on localhost.
+        scope.network_policy("network-policy", self.workload, public=[PROXY_PORT])
         self.pod_name = self.workload.resource.metadata.name
         self.service_name = self.service.metadata.name
         self.cert_pem = certificate.cert.cert_pem

@@ -110,6 +110,9 @@ class InitContainers(pulumi.ComponentResource):
         )
         # Created alongside the database on purpose: init-wait-db is what waits for it.
         self.workload = scope.pod(args.pod_name, template, expect_ready=not args.failing_init)
+        # init-wait-db resolves the database's Service by name and talks to it; nothing else does.
+        scope.network_policy("network-policy", self.workload, dependencies=[(self.db_workload, DB_PORT)], dns=True)
+        scope.network_policy("db-network-policy", self.db_workload, clients=[(self.workload, DB_PORT)])
         self.pod_name = self.workload.resource.metadata.name
         self.db_service_name = self.db_service.metadata.name
         self.kubectl_commands = kubectl_commands(

@@ -80,6 +80,7 @@ class NativeSidecar(pulumi.ComponentResource):
             "deployment", args.deployment_name, template, replicas=args.replicas, expect_ready=args.native
         )
         self.service = scope.service("service", args.deployment_name, self.workload, PROXY_PORT)
+        scope.network_policy("network-policy", self.workload, public=[PROXY_PORT])
         self.deployment_name = self.workload.resource.metadata.name
         self.service_name = self.service.metadata.name
         self.kubectl_commands = kubectl_commands(

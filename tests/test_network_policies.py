@@ -1,0 +1,99 @@
+"""NetworkPolicies under mocks: the namespace denies everything, and the flows the policies allow
+are exactly the lab's, each to a real port of the pods its selector picks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests import k8s
+from tests.harness import ProgramRun, run_program
+
+ANYWHERE = "anywhere"
+# direction, from, to, port, protocol
+LAB_FLOWS = {
+    ("ingress", ANYWHERE, "ambassador-proxy", 8443, "TCP"),
+    ("ingress", ANYWHERE, "sidecar-proxy", 8080, "TCP"),
+    ("ingress", "init-demo", "db", 6379, "TCP"),
+    ("egress", "init-demo", "db", 6379, "TCP"),
+    ("egress", "init-demo", ANYWHERE, 53, "UDP"),
+    ("egress", "init-demo", ANYWHERE, 53, "TCP"),
+}
+
+
+def workloads(run: ProgramRun) -> dict[str, tuple[dict[str, str], set[tuple[int, str]]]]:
+    """Each workload's pod selector and the (port, protocol) its containers listen on."""
+    found = {}
+    for resource in run.resources:
+        if resource.type not in k8s.WORKLOAD_TYPES:
+            continue
+        if resource.type == "kubernetes:core/v1:Pod":
+            labels, spec = resource.inputs["metadata"]["labels"], resource.inputs["spec"]
+        else:
+            labels, spec = (
+                resource.inputs["spec"]["selector"]["matchLabels"],
+                resource.inputs["spec"]["template"]["spec"],
+            )
+        containers = [*(spec.get("initContainers") or []), *spec["containers"]]
+        ports = {(int(p["containerPort"]), p.get("protocol", "TCP")) for c in containers for p in c.get("ports") or []}
+        found[k8s.name_of(resource)] = (labels, ports)
+    return found
+
+
+def selected(selector: dict[str, Any], known: dict[str, tuple[dict[str, str], set[tuple[int, str]]]]) -> str:
+    match_labels = selector.get("matchLabels") or {}
+    names = [name for name, (labels, _) in known.items() if match_labels.items() <= labels.items()]
+    assert len(names) == 1, (match_labels, names)
+    return names[0]
+
+
+def allowed_flows(run: ProgramRun) -> set[tuple[str, str, str, int, str]]:
+    known = workloads(run)
+    flows = set()
+    for policy in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
+        spec = policy.inputs["spec"]
+        if not spec["podSelector"]:
+            continue  # the default deny
+        assert spec["policyTypes"] == ["Ingress", "Egress"], k8s.name_of(policy)
+        target = selected(spec["podSelector"], known)
+        for rule in spec.get("ingress") or []:
+            sources = [selected(peer["podSelector"], known) for peer in rule.get("from") or []] or [ANYWHERE]
+            for port in rule["ports"]:
+                number, protocol = int(port["port"]), port["protocol"]
+                assert (number, protocol) in known[target][1], (target, number)
+                flows |= {("ingress", source, target, number, protocol) for source in sources}
+        for rule in spec.get("egress") or []:
+            destinations = [selected(peer["podSelector"], known) for peer in rule.get("to") or []] or [ANYWHERE]
+            for port in rule["ports"]:
+                number, protocol = int(port["port"]), port["protocol"]
+                for destination in destinations:
+                    if destination != ANYWHERE:
+                        assert (number, protocol) in known[destination][1], (destination, number)
+                    flows.add(("egress", target, destination, number, protocol))
+    return flows
+
+
+@pytest.mark.parametrize("config", [{}, {"nativeSidecar": "false", "failingInit": "true"}], ids=["lab", "experiments"])
+def test_the_policies_allow_exactly_the_labs_flows_each_to_a_real_port(config: dict[str, str]) -> None:
+    assert allowed_flows(run_program(config)) == LAB_FLOWS
+
+
+def test_the_namespace_denies_all_ingress_and_egress_that_no_policy_allows() -> None:
+    policies = run_program().of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    deny = [p for p in policies if not p.inputs["spec"]["podSelector"]]
+    assert len(deny) == 1
+    assert deny[0].inputs["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in deny[0].inputs["spec"]
+    assert "egress" not in deny[0].inputs["spec"]
+
+
+def test_a_pattern_without_flows_gets_only_the_default_deny() -> None:
+    run = run_program({"patterns": '["sidecar", "adapter"]'})
+    assert [k8s.name_of(p) for p in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")] == ["default-deny"]
+
+
+def test_network_policies_can_be_turned_off_for_clusters_without_a_policy_engine() -> None:
+    run = run_program({"networkPolicies": "false"})
+    assert run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") == []
+    assert {k8s.name_of(r) for r in run.resources if r.type in k8s.WORKLOAD_TYPES}
