@@ -33,8 +33,8 @@ from tests.harness import run_program
 # controller keeps a deleted namespace's name queued for a later pass (its pods' grace period / 2),
 # and a namespace of that name deleted meanwhile would be finished early by that pass.
 NAMESPACES = {"automation": "bench-automation", "cli": "bench-cli", "kubectl": "bench-kubectl"}
-# Namespace first, then what pods mount, then workloads, then Services: the order `pulumi up` follows.
-KIND_ORDER = ("Namespace", "ConfigMap", "Secret", "Deployment", "Pod", "Service")
+# Namespace first, then its policies and what pods mount, then workloads, then Services.
+KIND_ORDER = ("Namespace", "NetworkPolicy", "ConfigMap", "Secret", "Deployment", "Pod", "Service")
 
 
 def render_manifests(path: Path) -> int:
