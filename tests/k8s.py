@@ -9,6 +9,13 @@ from tests.harness import ProgramRun, Registered
 WORKLOAD_TYPES = ("kubernetes:core/v1:Pod", "kubernetes:apps/v1:Deployment")
 
 
+def group_version_kind(type_token: str) -> tuple[str, str, str]:
+    """``kubernetes:<group>/<version>:<Kind>`` split up (the core group is ``core``)."""
+    _, api, kind = type_token.split(":")
+    group, version = api.split("/")
+    return group, version, kind
+
+
 def manifest(resource: Registered) -> dict[str, Any]:
     """The object as pulumi-kubernetes sends it: apiVersion, kind, metadata, spec/data."""
     return resource.inputs

@@ -23,21 +23,15 @@ LAB_FLOWS = {
 
 
 def workloads(run: ProgramRun) -> dict[str, tuple[dict[str, str], set[tuple[int, str]]]]:
-    """Each workload's pod selector and the (port, protocol) its containers listen on."""
+    """Each workload's pod labels and the (port, protocol) its containers listen on."""
     found = {}
     for resource in run.resources:
-        if resource.type not in k8s.WORKLOAD_TYPES:
-            continue
-        if resource.type == "kubernetes:core/v1:Pod":
-            labels, spec = resource.inputs["metadata"]["labels"], resource.inputs["spec"]
-        else:
-            labels, spec = (
-                resource.inputs["spec"]["selector"]["matchLabels"],
-                resource.inputs["spec"]["template"]["spec"],
-            )
-        containers = [*(spec.get("initContainers") or []), *spec["containers"]]
-        ports = {(int(p["containerPort"]), p.get("protocol", "TCP")) for c in containers for p in c.get("ports") or []}
-        found[k8s.name_of(resource)] = (labels, ports)
+        if resource.type in k8s.WORKLOAD_TYPES:
+            containers = k8s.all_containers(k8s.pod_spec(resource))
+            ports = {
+                (int(p["containerPort"]), p.get("protocol", "TCP")) for c in containers for p in c.get("ports") or []
+            }
+            found[k8s.name_of(resource)] = (k8s.pod_labels(resource), ports)
     return found
 
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+from tests import k8s
 from tests.harness import ROOT
 
 # A fresh interpreter, so modules other tests loaded do not count. lazy_import leaves a stub in
@@ -24,7 +25,7 @@ SHARED_API_PACKAGES = {"pulumi_kubernetes.meta.v1"}
 
 def api_package(type_token: str) -> str:
     """The SDK package of ``kubernetes:<group>/<version>:<Kind>``, named after the group's first label."""
-    group, version = type_token.split(":")[1].split("/")
+    group, version, _ = k8s.group_version_kind(type_token)
     return f"pulumi_kubernetes.{group.split('.')[0]}.{version}"
 
 

@@ -40,13 +40,7 @@ RESTRICTED_VOLUME_TYPES = {
 
 
 def pod_specs(run: ProgramRun) -> dict[str, dict[str, Any]]:
-    specs = {}
-    for resource in run.resources:
-        if resource.type == "kubernetes:core/v1:Pod":
-            specs[k8s.name_of(resource)] = resource.inputs["spec"]
-        elif resource.type == "kubernetes:apps/v1:Deployment":
-            specs[k8s.name_of(resource)] = resource.inputs["spec"]["template"]["spec"]
-    return specs
+    return {k8s.name_of(r): k8s.pod_spec(r) for r in run.resources if r.type in k8s.WORKLOAD_TYPES}
 
 
 def restricted_violations(spec: dict[str, Any]) -> list[str]:
@@ -63,8 +57,7 @@ def restricted_violations(spec: dict[str, Any]) -> list[str]:
     for sysctl in pod_context.get("sysctls") or []:
         if sysctl["name"] not in SAFE_SYSCTLS:
             found.append(f"sysctl {sysctl['name']}")
-    containers = [*(spec.get("initContainers") or []), *spec["containers"]]
-    for container in containers:
+    for container in k8s.all_containers(spec):
         context = container.get("securityContext") or {}
         name = container["name"]
         if context.get("privileged"):
@@ -101,7 +94,7 @@ def test_every_pod_meets_pod_security_restricted(config: dict[str, str]) -> None
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "lab")
 def test_every_container_runs_as_a_non_root_user_on_a_read_only_root_filesystem(config: dict[str, str]) -> None:
     for name, spec in pod_specs(run_program(config)).items():
-        for container in [*(spec.get("initContainers") or []), *spec["containers"]]:
+        for container in k8s.all_containers(spec):
             context = container["securityContext"]
             assert context["runAsUser"] > 0, (name, container["name"])
             assert context["readOnlyRootFilesystem"] is True, (name, container["name"])
@@ -109,11 +102,7 @@ def test_every_container_runs_as_a_non_root_user_on_a_read_only_root_filesystem(
 
 def test_pods_listening_below_1024_may_bind_their_lowest_port_and_no_lower() -> None:
     for name, spec in pod_specs(run_program()).items():
-        ports = [
-            p["containerPort"]
-            for c in [*(spec.get("initContainers") or []), *spec["containers"]]
-            for p in c.get("ports") or []
-        ]
+        ports = [p["containerPort"] for c in k8s.all_containers(spec) for p in c.get("ports") or []]
         sysctls = {s["name"]: s["value"] for s in spec["securityContext"].get("sysctls") or []}
         if ports and min(ports) < 1024:
             assert sysctls == {"net.ipv4.ip_unprivileged_port_start": str(int(min(ports)))}, name

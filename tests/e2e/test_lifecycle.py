@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from pulumi import automation as auto
 
+from tests import k8s
 from tests.e2e.support import STACK, Kubectl
 from tests.harness import run_program
 
@@ -173,8 +174,7 @@ def test_destroy_removes_every_object_and_the_namespace(stack: auto.Stack, kubec
     kinds = {r.type for r in run_program().kubernetes_objects() if r.type != "kubernetes:core/v1:Namespace"}
     assert kinds
     for type_token in kinds:
-        _, api, kind = type_token.split(":")
-        group = api.split("/")[0]
+        group, _, kind = k8s.group_version_kind(type_token)
         resource = kind.lower() if group == "core" else f"{kind.lower()}.{group}"
         assert not kubectl.exists(
             resource, "-n", NAMESPACE, "-l", "app.kubernetes.io/part-of=multi-container-patterns"
