@@ -49,9 +49,12 @@ def _quote(text: str, limit: int = 80) -> str:
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
-def _ran(expectation: str, output: Output) -> Verdict | None:
-    """A FAIL when the command itself failed, else None."""
-    return None if output.ok else failed(expectation, f"the command failed ({output.failure()})")
+def _ran(expectation: str, *outputs: Output) -> Verdict | None:
+    """A FAIL for the first of the commands that failed itself, else None."""
+    for output in outputs:
+        if not output.ok:
+            return failed(expectation, f"the command failed ({output.failure()})")
+    return None
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -89,9 +92,8 @@ def shipper_ships_app_requests(app_log: Output, shipper_log: Output) -> Verdict:
     after the app's, so each may have lines the other was too early or too late for: the ids are
     compared where both logs overlap."""
     expectation = "log-shipper shows the app's requests, tagged [shipped]"
-    for output in (app_log, shipper_log):
-        if (problem := _ran(expectation, output)) is not None:
-            return problem
+    if (problem := _ran(expectation, app_log, shipper_log)) is not None:
+        return problem
     app = _requests(_lines(app_log.stdout))
     shipped_raw = _requests(_lines(shipper_log.stdout))
     if not app:
@@ -230,9 +232,8 @@ def newest_batch_matches_raw(adapter_log: Output, raw_file: Output) -> Verdict:
     """The adapter's newest exposition parses as Prometheus text and holds exactly the values the
     app wrote for that batch: same names, labels and values, time-stamped with the batch."""
     expectation = "the adapter's newest batch is the raw batch in Prometheus text"
-    for output in (adapter_log, raw_file):
-        if (problem := _ran(expectation, output)) is not None:
-            return problem
+    if (problem := _ran(expectation, adapter_log, raw_file)) is not None:
+        return problem
     blocks = exposition_blocks(adapter_log.stdout)
     if not blocks:
         return failed(expectation, "the adapter has printed no batch yet")
@@ -319,9 +320,8 @@ def written_config(config_log: str) -> dict[str, str]:
 
 def init_logs_show_their_work(config_log: Output, wait_db_log: Output) -> Verdict:
     expectation = "init-config wrote the configuration and init-wait-db saw the database answer"
-    for output in (config_log, wait_db_log):
-        if (problem := _ran(expectation, output)) is not None:
-            return problem
+    if (problem := _ran(expectation, config_log, wait_db_log)) is not None:
+        return problem
     config = written_config(config_log.stdout)
     if "init-config: done" not in config_log.stdout or not config:
         return failed(
@@ -337,9 +337,8 @@ def init_logs_show_their_work(config_log: Output, wait_db_log: Output) -> Verdic
 
 def app_uses_written_config(config_log: Output, app_log: Output) -> Verdict:
     expectation = "app shows and uses the values init-config wrote"
-    for output in (config_log, app_log):
-        if (problem := _ran(expectation, output)) is not None:
-            return problem
+    if (problem := _ran(expectation, config_log, app_log)) is not None:
+        return problem
     config = written_config(config_log.stdout)
     shown = written_config(app_log.stdout)
     if not config or shown != config:

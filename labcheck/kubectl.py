@@ -92,6 +92,19 @@ def argv_of(line: str) -> list[str]:
     return ["sh", "-c", line] if "|" in line else shlex.split(line)
 
 
+def _start(line: str, *, stderr: int) -> subprocess.Popen[str]:
+    """Start a command line with no input, its output piped, as the leader of its own process
+    group so that :func:`_stop` reaches everything it starts."""
+    return subprocess.Popen(
+        argv_of(line),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def _stop(process: subprocess.Popen[str]) -> None:
     """Stop the process group ``process`` leads: politely, then for good."""
     for stop_signal in (signal.SIGTERM, signal.SIGKILL):
@@ -114,14 +127,7 @@ class _Background:
         self.started = time.monotonic()
         self._collected: list[str] = []
         self._fresh: queue.Queue[str] = queue.Queue()
-        self.process = subprocess.Popen(
-            argv_of(line),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        self.process = _start(line, stderr=subprocess.STDOUT)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -161,14 +167,7 @@ class KubectlCluster:
     def run(self, line: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Output:
         started = time.monotonic()
         try:
-            process = subprocess.Popen(
-                argv_of(line),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                start_new_session=True,
-            )
+            process = _start(line, stderr=subprocess.PIPE)
         except FileNotFoundError as error:
             return Output("", f"{error.filename}: not found on PATH", 127)
         try:
