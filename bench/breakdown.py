@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e.support import copy_project, local_stack
+from tests.e2e.support import copy_project, local_stack, run_cli
 
 PROBE_DIR = Path(__file__).resolve().parent / "probe"
 STACK = "breakdown"
@@ -168,27 +167,13 @@ def main() -> None:
         project = copy_project(work / "project")
         (work / "state").mkdir()
         stack = local_stack(project, work / "state", kubeconfig, STACK)
-        env = {
-            **os.environ,
-            **stack.workspace.env_vars,
-            "PYTHONPATH": str(PROBE_DIR),
-        }
 
         def pulumi(args: list[str], name: str | None = None) -> tuple[float, list[Span], dict[str, int] | None]:
             trace = work / f"{name}.json"
             probe = work / f"{name}.probe"
             extra = ["--otel-traces", f"file://{trace}"] if name else []
             start = time.perf_counter()
-            result = subprocess.run(
-                ["pulumi", *args, "--stack", STACK, "--non-interactive", *extra],
-                cwd=project,
-                env={**env, "PULUMI_BENCH_PROBE": str(probe)},
-                check=False,
-                capture_output=True,
-                text=True,
-            )
-            if result.returncode != 0:
-                sys.exit(f"pulumi {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            run_cli(stack, *args, *extra, env={"PYTHONPATH": str(PROBE_DIR), "PULUMI_BENCH_PROBE": str(probe)})
             wall = (time.perf_counter() - start) * 1000
             probes = [json.loads(line) for line in probe.read_text().splitlines()] if probe.exists() else []
             assert len(probes) <= 1, probes

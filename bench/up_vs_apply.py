@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pulumi import automation as auto
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e.support import Kubectl, copy_project, local_stack, node_image_settings
+from tests.e2e.support import Kubectl, copy_project, local_stack, node_image_settings, run_cli
 from tests.harness import run_program
 
 # One namespace per path, so no path reuses a name another deleted seconds before: the namespace
@@ -76,16 +75,6 @@ def main() -> None:
             "kubectl diff": [],
             "delete ns": [],
         }
-        cli_env = {**os.environ, **stack.workspace.env_vars}
-
-        def cli(*args: str) -> None:
-            subprocess.run(
-                ["pulumi", *args, "--stack", "bench-cli", "--non-interactive"],
-                cwd=stack.workspace.work_dir,
-                env=cli_env,
-                check=True,
-                capture_output=True,
-            )
 
         def apply_and_wait() -> None:
             kubectl.run("apply", "-f", str(manifests), timeout=300)
@@ -118,8 +107,10 @@ def main() -> None:
             results["pulumi up"].append(timed(stack.up))
             results["no-change preview"].append(timed(lambda: stack.preview(expect_no_changes=True)))
             results["pulumi destroy"].append(timed(stack.destroy))
-            results["pulumi up (CLI)"].append(timed(lambda: cli("up", "--yes", "--skip-preview")))
-            results["pulumi destroy (CLI)"].append(timed(lambda: cli("destroy", "--yes", "--skip-preview")))
+            results["pulumi up (CLI)"].append(timed(lambda: run_cli(cli_stack, "up", "--yes", "--skip-preview")))
+            results["pulumi destroy (CLI)"].append(
+                timed(lambda: run_cli(cli_stack, "destroy", "--yes", "--skip-preview"))
+            )
             results["apply+wait"].append(timed(apply_and_wait))
             results["kubectl diff"].append(timed(diff_unchanged))
             results["delete ns"].append(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e.support import copy_project, local_stack
+from tests.e2e.support import copy_project, local_stack, run_cli
 
 STACK = "variants"
 DEFAULTS = "defaults (--parallel unbounded, client QPS 50 / burst 120)"
@@ -42,17 +41,10 @@ def main() -> None:
         (work / "state").mkdir()
         project = copy_project(work / "project")
         stack = local_stack(project, work / "state", os.environ["KUBECONFIG"], STACK)
-        base_env = {**os.environ, **stack.workspace.env_vars}
 
         def timed(args: list[str], env: dict[str, str]) -> float:
             start = time.perf_counter()
-            subprocess.run(
-                ["pulumi", *args, "--stack", STACK, "--non-interactive"],
-                cwd=project,
-                env={**base_env, **env},
-                check=True,
-                capture_output=True,
-            )
+            run_cli(stack, *args, env=env)
             return time.perf_counter() - start
 
         results: dict[tuple[str, str], list[float]] = {}

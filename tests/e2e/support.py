@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,19 @@ def local_stack(project: Path, backend: Path, kubeconfig: str, name: str = STACK
     stack = auto.create_or_select_stack(name, work_dir=str(project), opts=options)
     stack.set_all_config({setting: auto.ConfigValue(image) for setting, image in node_image_settings().items()})
     return stack
+
+
+def run_cli(stack: auto.Stack, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The plain ``pulumi`` CLI on ``stack``, in its workspace and with its environment (plus
+    ``env``), as a user types it; a failure raises with what the CLI printed."""
+    result = subprocess.run(
+        ["pulumi", *args, "--stack", stack.name, "--non-interactive"],
+        cwd=stack.workspace.work_dir,
+        env={**os.environ, **stack.workspace.env_vars, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"pulumi {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
