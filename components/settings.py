@@ -13,7 +13,7 @@ from typing import Protocol
 
 from . import naming
 from .defaults import Resources
-from .lab import PATTERNS, POD_SECURITY_LEVELS, LabArgs
+from .lab import PATTERNS, LabArgs
 from .naming import SettingError
 from .tls import ALGORITHMS, ECDSA_CURVES, RSA_BITS, TlsSettings
 
@@ -132,7 +132,7 @@ def load_settings(config: ConfigSource) -> Settings:
         resources=resources,
         native_sidecar=_bool(config, "nativeSidecar"),
         failing_init=_bool(config, "failingInit"),
-        pod_security=str(naming.one_of("podSecurity", _text(config, "podSecurity"), POD_SECURITY_LEVELS)),
+        pod_security=_text(config, "podSecurity"),
         network_policies=_bool(config, "networkPolicies"),
     )
     return Settings(kube_context=kube_context, lab=lab)
