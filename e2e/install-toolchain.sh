@@ -120,7 +120,7 @@ step() {
 piece_size() {
 	case $1 in
 	pulumi) du -cb "$BIN/pulumi" | tail -1 | cut -f1 ;;
-	pulumi-language-python) du -cb "$BIN"/pulumi-language-python* "$BIN"/pulumi-resource-pulumi-python "$BIN"/pulumi-analyzer-policy-python 2>/dev/null | tail -1 | cut -f1 ;;
+	pulumi-language-python) du -cb "$BIN"/pulumi-language-python* "$BIN"/pulumi-resource-pulumi-python 2>/dev/null | tail -1 | cut -f1 ;;
 	provider-kubernetes) du -sb "$PULUMI_HOME_DIR/plugins/resource-kubernetes-v$PULUMI_KUBERNETES_VERSION" | cut -f1 ;;
 	provider-tls) du -sb "$PULUMI_HOME_DIR/plugins/resource-tls-v$PULUMI_TLS_VERSION" | cut -f1 ;;
 	etcd) du -cb "$BIN/etcd" | tail -1 | cut -f1 ;;
@@ -185,13 +185,7 @@ build_language_python() {
 	# The executor and the helper scripts ship in the sdk/v3 module tree.
 	sdk=$(moddir github.com/pulumi/pulumi/sdk/v3)
 	install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$BIN/"
-	for f in pulumi-resource-pulumi-python pulumi-analyzer-policy-python; do
-		if [ -f "$sdk/python/dist/$f" ]; then
-			install -m 0755 "$sdk/python/dist/$f" "$BIN/"
-		else
-			echo "note: $f is not in github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION"
-		fi
-	done
+	install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$BIN/"
 	ls -l "$BIN"
 }
 

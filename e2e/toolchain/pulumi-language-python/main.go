@@ -13,9 +13,11 @@
 //   - GetRequiredPackages/GetRequiredPlugins report the provider plugins named by
 //     the `pulumi-plugin.json` files of the installed Python packages;
 //   - InstallDependencies creates the virtualenv and installs requirements.txt;
+//   - RunPlugin runs a plugin written in Python, such as a policy pack for
+//     `pulumi preview --policy-pack DIR`, in its own virtualenv;
 //   - GetPluginInfo, About, GetProgramDependencies and Handshake.
 //
-// Code generation, templates, policy packs and typecheckers are not implemented.
+// Code generation, templates and typecheckers are not implemented.
 package main
 
 import (
@@ -37,6 +39,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/logging"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -425,6 +428,90 @@ func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 	var out, errOut io.Writer = streamWriter{send: server.Send}, streamWriter{send: server.Send, stderr: true}
 	return tc.InstallDependencies(server.Context(), dir, req.GetUseLanguageVersionTools(),
 		true /*showOutput*/, out, errOut)
+}
+
+// pluginStream sends a plugin's output to the engine. The two copies of its stdout and stderr run
+// concurrently, and a gRPC stream takes one Send at a time.
+type pluginStream struct {
+	mu     sync.Mutex
+	server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse]
+}
+
+func (s *pluginStream) send(resp *pulumirpc.RunPluginResponse) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.server.Send(resp)
+}
+
+type pluginOutput struct {
+	stream *pluginStream
+	stderr bool
+}
+
+func (w pluginOutput) Write(p []byte) (int, error) {
+	b := append([]byte(nil), p...)
+	resp := &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}}
+	if w.stderr {
+		resp = &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}}
+	}
+	if err := w.stream.send(resp); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// RunPlugin runs the plugin in the request's program directory, whose PulumiPolicy.yaml or
+// PulumiPlugin.yaml names this runtime, with the engine's environment. A policy pack (kind
+// "analyzer") runs through the SDK's pulumi.policy module, which takes the engine's address and
+// the pack's directory, applies the stack's config and settings and runs the pack's __main__.py;
+// any other plugin runs as `python -u DIR ARGS...`. The interpreter is the one of the plugin's own
+// `virtualenv` option, created from its requirements.txt on first use, as for a program. A plugin
+// prints its port as the first line of stdout, hence -u, and the install's output goes to stderr.
+// The engine cancels the request to stop the plugin, which kills the process.
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest,
+	server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse],
+) error {
+	ctx := server.Context()
+	info := req.GetInfo()
+	dir := info.GetProgramDirectory()
+	if dir == "" {
+		return errors.New("RunPlugin needs the plugin's directory (ProgramInfo.program_directory)")
+	}
+	tc, err := h.resolve(info, dir)
+	if err != nil {
+		return err
+	}
+	stream := &pluginStream{server: server}
+	stdout, stderr := pluginOutput{stream: stream}, pluginOutput{stream: stream, stderr: true}
+	if err := tc.EnsureVenv(ctx, dir, false, true, stderr, stderr); err != nil {
+		return fmt.Errorf("preparing the virtualenv of the plugin in %s: %w", dir, err)
+	}
+	args := append([]string{"-u", dir}, req.GetArgs()...)
+	if req.GetKind() == string(apitype.AnalyzerPlugin) {
+		args = append(append([]string{"-u", "-m", "pulumi.policy"}, req.GetArgs()...), dir)
+	}
+	cmd, err := tc.Command(ctx, args...)
+	if err != nil {
+		return err
+	}
+	if environ := req.GetEnv(); len(environ) > 0 {
+		cmd.Env = environ
+		if venv, err := tc.VirtualEnvPath(ctx); err == nil && venv != "" {
+			cmd.Env = toolchain.ActivateVirtualEnv(environ, venv)
+		}
+	}
+	cmd.Dir = req.GetPwd()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+
+	code := int32(0)
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return fmt.Errorf("running the plugin in %s: %w", dir, err)
+		}
+		code = int32(exitErr.ExitCode())
+	}
+	return stream.send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: code}})
 }
 
 // aboutScript prints what the engine records of the interpreter with every update. One
