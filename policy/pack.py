@@ -90,22 +90,31 @@ def _resource_policy(rule: rules.Rule) -> ResourceValidationPolicy:
     )
 
 
-def _validate_stack(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    resources = [
-        rules.StackResource(
-            type=resource.resource_type,
-            name=resource.name,
-            urn=resource.urn,
-            props=to_plain(resource.props),
-            property_dependencies={
-                key: [dependency.urn for dependency in dependencies]
-                for key, dependencies in resource.property_dependencies.items()
-            },
-        )
-        for resource in args.resources
-    ]
-    for urn, message in rules.check_tls_secret_sources(resources, _config(args.get_config())):
-        report_violation(message, urn)
+def _stack_policy(rule: rules.StackRule) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        resources = [
+            rules.StackResource(
+                type=resource.resource_type,
+                name=resource.name,
+                urn=resource.urn,
+                props=to_plain(resource.props),
+                property_dependencies={
+                    key: [dependency.urn for dependency in dependencies]
+                    for key, dependencies in resource.property_dependencies.items()
+                },
+            )
+            for resource in args.resources
+        ]
+        for urn, message in rule.check(resources, _config(args.get_config())):
+            report_violation(message, urn)
+
+    return StackValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        remediation_steps=rule.remediation,
+    )
 
 
 _VERSION_PATTERN = r"^v?[0-9]+\.[0-9]+(\.[0-9]+)?$"
@@ -125,6 +134,14 @@ CONFIG_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
             "description": "Kubernetes version of the cluster the stack deploys to.",
         },
     },
+    rules.NAMESPACE_POD_SECURITY: {
+        rules.MINIMUM_LEVEL: {
+            "type": "string",
+            "enum": list(rules.POD_SECURITY_LEVELS),
+            "default": rules.DEFAULTS[rules.NAMESPACE_POD_SECURITY][rules.MINIMUM_LEVEL],
+            "description": "Least strict Pod Security Standard a namespace may enforce.",
+        },
+    },
     rules.RECOMMENDED_LABELS: {
         rules.REQUIRED_LABELS: {
             "type": "array",
@@ -137,11 +154,5 @@ CONFIG_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
 
 POLICIES: list[Policy] = [
     *(_resource_policy(rule) for rule in rules.RULES),
-    StackValidationPolicy(
-        name=rules.TLS_SECRET_SOURCES,
-        description=rules.STACK_RULE_DESCRIPTION,
-        validate=_validate_stack,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        remediation_steps="Build the Secret's data from resource outputs (pulumi-tls, cert-manager).",
-    ),
+    *(_stack_policy(rule) for rule in rules.STACK_RULES),
 ]

@@ -10,8 +10,9 @@ violation messages (an empty list when the resource complies):
 * ``config`` is the policy's configuration (missing keys take the defaults of :data:`DEFAULTS`);
 * ``name`` is the Pulumi resource name, used in messages next to the Kubernetes name.
 
-The one stack check (:func:`check_tls_secret_sources`) also needs the property dependencies
-the engine records for each input, which a single resource check never sees.
+The stack checks (:data:`STACK_RULES`) see every resource of the stack at once, with the
+property dependencies the engine records for each input: what no single resource shows, such
+as where a TLS Secret's data came from or which NetworkPolicies select a workload's pods.
 
 Nothing here imports Pulumi: ``pack.py`` adapts these functions to ``pulumi_policy`` and the
 tests call them directly with the inputs the program registers under mocks.
@@ -54,10 +55,20 @@ TLS_SECRET_TYPE = "tls-secret-type"
 TLS_SECRET_SOURCES = "tls-secret-data-from-resources"
 NATIVE_SIDECAR_VERSION = "native-sidecar-kubernetes-version"
 RECOMMENDED_LABELS = "recommended-labels"
+NAMESPACE_POD_SECURITY = "namespace-pod-security"
+NETWORK_POLICY_COVERAGE = "pods-selected-by-network-policies"
 
 MINIMUM_KUBERNETES_VERSION = "minimumKubernetesVersion"
 TARGET_KUBERNETES_VERSION = "targetKubernetesVersion"
 REQUIRED_LABELS = "requiredLabels"
+MINIMUM_LEVEL = "minimumLevel"
+
+# The Pod Security Standards, least strict first, and the namespace label that enforces one.
+POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
+POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY_TYPE = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+POLICY_DIRECTIONS = ("Ingress", "Egress")
 
 # Policy configuration defaults, by policy name. `pulumi preview --policy-pack policy` without a
 # config file uses these; `--policy-pack-config <file>` overrides them per policy.
@@ -69,6 +80,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # The oldest Kubernetes the lab supports. A stack deployed to an older cluster declares
         # its version here; CI declares the version of its kind node (policy/ci-config.json).
         TARGET_KUBERNETES_VERSION: "1.29",
+    },
+    NAMESPACE_POD_SECURITY: {
+        # The lab's pods run under "restricted"; a namespace enforcing less admits pods that
+        # break what the lab's components keep (non-root, no capabilities, seccomp).
+        MINIMUM_LEVEL: "restricted",
     },
     RECOMMENDED_LABELS: {
         REQUIRED_LABELS: [
@@ -442,7 +458,50 @@ def check_recommended_labels(
     return messages
 
 
-# --- Stack check ----------------------------------------------------------------------------
+def _pod_security_problem(level: Any, minimum: str) -> str | None:
+    """What is wrong with a namespace's enforce label value, or None."""
+    if not level:
+        return (
+            f"has no label {POD_SECURITY_ENFORCE_LABEL}, so the API server admits any pod in it, "
+            "privileged ones included"
+        )
+    if level not in POD_SECURITY_LEVELS:
+        return (
+            f"has {POD_SECURITY_ENFORCE_LABEL} '{level}', not a Pod Security level "
+            f"({', '.join(POD_SECURITY_LEVELS)}), so the API server rejects the namespace"
+        )
+    if POD_SECURITY_LEVELS.index(level) < POD_SECURITY_LEVELS.index(minimum):
+        return f"enforces the Pod Security Standard '{level}', less strict than '{minimum}'"
+    return None
+
+
+def check_namespace_pod_security(
+    resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None, *, name: str = ""
+) -> list[str]:
+    """Every Namespace enforces a Pod Security Standard at least as strict as ``minimumLevel``."""
+    if resource_type != NAMESPACE_TYPE:
+        return []
+    minimum = {**DEFAULTS[NAMESPACE_POD_SECURITY], **(config or {})}[MINIMUM_LEVEL]
+    if minimum not in POD_SECURITY_LEVELS:
+        return [
+            f"{describe(resource_type, props, name)}: the policy config {MINIMUM_LEVEL} '{minimum}' is not a Pod "
+            f"Security level. Fix: set it to one of {', '.join(POD_SECURITY_LEVELS)} in the policy pack config."
+        ]
+    labels = _get(props, "metadata", "labels")
+    level = labels.get(POD_SECURITY_ENFORCE_LABEL) if isinstance(labels, Mapping) else labels
+    if not is_known(level):
+        return []
+    problem = _pod_security_problem(level, minimum)
+    if problem is None:
+        return []
+    return [
+        f"{describe(resource_type, props, name)} {problem}. Fix: label the namespace "
+        f"{POD_SECURITY_ENFORCE_LABEL}={minimum} (the lab's podSecurity setting, 'restricted' by default), "
+        f"or lower {MINIMUM_LEVEL} in the policy pack config for this stack."
+    ]
+
+
+# --- Stack checks ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -490,6 +549,114 @@ def check_tls_secret_sources(
                 )
             )
     return violations
+
+
+def selects(selector: Any, labels: Mapping[str, Any]) -> bool | None:
+    """Whether a LabelSelector selects objects with ``labels``; None when that is not known yet.
+
+    An empty selector selects everything (as a NetworkPolicy's ``podSelector: {}`` does).
+    """
+    if not is_known(selector):
+        return None
+    if not isinstance(selector, Mapping):
+        selector = {}
+    unknown = False
+    match_labels = selector.get("matchLabels")
+    if not is_known(match_labels):
+        unknown = True
+    elif isinstance(match_labels, Mapping):
+        for key, value in match_labels.items():
+            if not is_known(value) or not is_known(labels.get(key)):
+                unknown = True
+            elif labels.get(key) != value:
+                return False
+    expressions = selector.get("matchExpressions")
+    if not is_known(expressions):
+        unknown = True
+    for expression in _items(expressions):
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values")
+        if not all(is_known(part) for part in (key, operator, values, labels.get(key))):
+            unknown = True
+            continue
+        present = key in labels
+        listed = present and isinstance(values, Sequence) and labels[key] in values
+        matched = {"In": listed, "NotIn": not listed, "Exists": present, "DoesNotExist": not present}.get(operator)
+        if matched is None:
+            unknown = True  # an operator the API server rejects: the object never exists
+        elif not matched:
+            return False
+    return None if unknown else True
+
+
+def policy_directions(props: Mapping[str, Any]) -> set[str] | None:
+    """The directions a NetworkPolicy isolates its pods in (``policyTypes``, or its default:
+    Ingress, plus Egress when it has egress rules); None when that is not known yet."""
+    spec = _get(props, "spec")
+    if not is_known(spec):
+        return None
+    types = _get(spec, "policyTypes")
+    if not is_known(types):
+        return None
+    if isinstance(types, Sequence) and not isinstance(types, str) and types:
+        return {t for t in types if isinstance(t, str)} if all(is_known(t) for t in types) else None
+    egress = _get(spec, "egress")
+    if not is_known(egress):
+        return None
+    return {"Ingress", "Egress"} if egress else {"Ingress"}
+
+
+def check_network_policy_coverage(
+    resources: Sequence[StackResource], config: Mapping[str, Any] | None = None
+) -> list[tuple[str, str]]:
+    """Every workload's pods are selected by a NetworkPolicy of the stack for ingress and for egress.
+
+    A pod no NetworkPolicy selects in a direction is open in it: anything in the cluster reaches
+    it, or it reaches anything. With the lab's default-deny policy (``podSelector: {}``, both
+    directions) every pod of its namespace is covered, and the lab's other policies open the
+    flows it needs. Returns ``(urn, message)`` pairs.
+    """
+    policies = [r for r in resources if r.type == NETWORK_POLICY_TYPE]
+    violations = []
+    for resource in resources:
+        template = pod_template(resource.type, resource.props)
+        if template is None:
+            continue
+        namespace = _get(resource.props, "metadata", "namespace")
+        labels = _get(template, "metadata", "labels")
+        if not is_known(namespace) or not is_known(labels):
+            continue
+        labels = labels if isinstance(labels, Mapping) else {}
+        covered: set[str] = set()
+        for policy in policies:
+            policy_namespace = _get(policy.props, "metadata", "namespace")
+            if is_known(policy_namespace) and policy_namespace != namespace:
+                continue
+            if selects(_get(policy.props, "spec", "podSelector"), labels) is False:
+                continue
+            directions = policy_directions(policy.props)
+            covered.update(POLICY_DIRECTIONS if directions is None else directions)
+        missing = [direction for direction in POLICY_DIRECTIONS if direction not in covered]
+        if not missing:
+            continue
+        shown_labels = ", ".join(f"{key}={value}" for key, value in sorted(labels.items())) or "none"
+        violations.append(
+            (
+                resource.urn,
+                f"{describe(resource.type, resource.props, resource.name)}: no NetworkPolicy of the stack selects "
+                f"its pods for {' and '.join(missing)}, so {_OPEN[tuple(missing)]}. Fix: keep the lab's "
+                "networkPolicies setting true (its default-deny policy selects every pod of the namespace), or "
+                f"add a NetworkPolicy in namespace '{namespace}' whose podSelector matches the pods' labels "
+                f"({shown_labels}) with policyTypes {', '.join(missing)}.",
+            )
+        )
+    return violations
+
+
+_OPEN = {
+    ("Ingress",): "any pod of the cluster reaches them",
+    ("Egress",): "they reach any address",
+    ("Ingress", "Egress"): "any pod of the cluster reaches them and they reach any address",
+}
 
 
 @dataclass(frozen=True)
@@ -556,11 +723,40 @@ RULES: list[Rule] = [
         check_recommended_labels,
         "Label workloads and pod templates with app.kubernetes.io/name, instance, component, part-of, managed-by.",
     ),
+    Rule(
+        NAMESPACE_POD_SECURITY,
+        "Every namespace enforces a Pod Security Standard at least as strict as minimumLevel (restricted by "
+        "default) with its pod-security.kubernetes.io/enforce label.",
+        check_namespace_pod_security,
+        "Label the namespace pod-security.kubernetes.io/enforce=restricted (the lab's podSecurity setting).",
+    ),
 ]
 
-STACK_RULE_DESCRIPTION = (
-    "The tls.crt and tls.key of a TLS Secret come from other resources (e.g. pulumi-tls), never from literals."
-)
+StackCheck = Callable[[Sequence[StackResource], Mapping[str, Any] | None], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class StackRule:
+    name: str
+    description: str
+    check: StackCheck
+    remediation: str
+
+
+STACK_RULES: list[StackRule] = [
+    StackRule(
+        TLS_SECRET_SOURCES,
+        "The tls.crt and tls.key of a TLS Secret come from other resources (e.g. pulumi-tls), never from literals.",
+        check_tls_secret_sources,
+        "Build the Secret's data from resource outputs (pulumi-tls, cert-manager).",
+    ),
+    StackRule(
+        NETWORK_POLICY_COVERAGE,
+        "Every workload's pods are selected by a NetworkPolicy of the stack for ingress and for egress.",
+        check_network_policy_coverage,
+        "Keep the lab's default-deny NetworkPolicy (networkPolicies: true), or add policies that select the pods.",
+    ),
+]
 
 
 def check_all(
@@ -576,4 +772,16 @@ def check_all(
         messages = rule.check(resource_type, props, (config or {}).get(rule.name), name=name)
         if messages:
             results[rule.name] = messages
+    return results
+
+
+def check_stack(
+    resources: Sequence[StackResource], config: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """Every stack check's violations, by policy name (only policies with violations)."""
+    results = {}
+    for rule in STACK_RULES:
+        violations = rule.check(resources, (config or {}).get(rule.name))
+        if violations:
+            results[rule.name] = violations
     return results

@@ -31,6 +31,8 @@ from tests import harness
 POD = "kubernetes:core/v1:Pod"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SECRET = "kubernetes:core/v1:Secret"
+NAMESPACE = rules.NAMESPACE_TYPE
+NETWORK_POLICY = rules.NETWORK_POLICY_TYPE
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
@@ -100,7 +102,7 @@ def test_the_program_passes_every_policy(config: dict[str, str]) -> None:
     assert {POD, DEPLOYMENT}.issubset(checked) or config.get("patterns")
     for resource in run.program.resources:
         assert rules.check_all(resource.type, resource.inputs, name=resource.name) == {}, resource.name
-    assert rules.check_tls_secret_sources(run.stack()) == []
+    assert rules.check_stack(run.stack()) == {}
 
 
 def test_every_workload_is_checked(run: Run) -> None:
@@ -340,6 +342,136 @@ def test_tls_secret_literal_base64_data(run: Run) -> None:
     assert "data holds the TLS certificate and key as literal values" in message
 
 
+# --- namespace-pod-security -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", ["baseline", "privileged"])
+def test_namespace_pod_security_below_restricted(level: str) -> None:
+    """The program allows a laxer podSecurity setting; the pack does not, by default."""
+    namespace = Run({"podSecurity": level}).resource(NAMESPACE)
+    message = only(rules.check_namespace_pod_security(NAMESPACE, namespace.inputs, name=namespace.name))
+    assert message.startswith(
+        "Namespace 'multi-container-demo' (Pulumi resource 'lab-namespace') enforces the Pod Security Standard "
+        f"'{level}', less strict than 'restricted'. Fix: label the namespace "
+        "pod-security.kubernetes.io/enforce=restricted (the lab's podSecurity setting"
+    )
+    assert rules.check_namespace_pod_security(NAMESPACE, namespace.inputs, {"minimumLevel": level}) == []
+
+
+def test_namespace_without_the_enforce_label(run: Run) -> None:
+    props = run.props(NAMESPACE)
+    del props["metadata"]["labels"][rules.POD_SECURITY_ENFORCE_LABEL]
+    assert "has no label pod-security.kubernetes.io/enforce, so the API server admits any pod in it" in only(
+        rules.check_namespace_pod_security(NAMESPACE, props)
+    )
+    del props["metadata"]["labels"]
+    assert "has no label" in only(rules.check_namespace_pod_security(NAMESPACE, props))
+
+
+def test_namespace_with_a_level_that_does_not_exist(run: Run) -> None:
+    props = run.props(NAMESPACE)
+    props["metadata"]["labels"][rules.POD_SECURITY_ENFORCE_LABEL] = "strict"
+    assert "has pod-security.kubernetes.io/enforce 'strict', not a Pod Security level" in only(
+        rules.check_namespace_pod_security(NAMESPACE, props)
+    )
+
+
+def test_namespace_pod_security_bad_minimum_config(run: Run) -> None:
+    message = only(rules.check_namespace_pod_security(NAMESPACE, run.props(NAMESPACE), {"minimumLevel": "strict"}))
+    assert "the policy config minimumLevel 'strict' is not a Pod Security level" in message
+
+
+def test_namespace_pod_security_unknown_labels_and_other_kinds(run: Run) -> None:
+    props = run.props(NAMESPACE)
+    props["metadata"]["labels"][rules.POD_SECURITY_ENFORCE_LABEL] = rules.UNKNOWN
+    assert rules.check_namespace_pod_security(NAMESPACE, props) == []
+    props["metadata"]["labels"] = rules.UNKNOWN
+    assert rules.check_namespace_pod_security(NAMESPACE, props) == []
+    assert rules.check_namespace_pod_security(POD, run.props(POD, "init-demo")) == []
+
+
+# --- pods-selected-by-network-policies (stack policy) -----------------------------------------
+
+
+def _workloads(run: Run) -> dict[str, str]:
+    """URN -> Kubernetes name of every workload the program registers."""
+    return {r.urn: r.inputs["metadata"]["name"] for r in run.program.resources if rules.workload_kind(r.type)}
+
+
+def test_without_network_policies_no_workload_is_covered() -> None:
+    """The program allows networkPolicies: false (clusters without an engine); the pack does not."""
+    run = Run({"networkPolicies": "false"})
+    violations = rules.check_network_policy_coverage(run.stack())
+    assert [urn for urn, _ in violations] == list(_workloads(run))
+    messages = dict(violations)
+    init_demo = next(urn for urn, name in _workloads(run).items() if name == "init-demo")
+    assert messages[init_demo].startswith(
+        "Pod 'multi-container-demo/init-demo' (Pulumi resource 'lab-init-containers-pod'): no NetworkPolicy of the "
+        "stack selects its pods for Ingress and Egress, so any pod of the cluster reaches them and they reach any "
+        "address. Fix: keep the lab's networkPolicies setting true"
+    )
+    assert "app.kubernetes.io/component=init-containers" in messages[init_demo]
+
+
+def test_the_default_deny_policy_alone_covers_every_pod(run: Run) -> None:
+    stack = [r for r in run.stack() if r.type != NETWORK_POLICY or r.name == "lab-default-deny"]
+    assert rules.check_network_policy_coverage(stack) == []
+
+
+def test_without_the_default_deny_policy_the_pods_without_flows_are_open(run: Run) -> None:
+    """The sidecar and adapter pods talk to nobody, so only the default-deny policy selects them."""
+    stack = [r for r in run.stack() if r.name != "lab-default-deny"]
+    violations = rules.check_network_policy_coverage(stack)
+    assert sorted(_workloads(run)[urn] for urn, _ in violations) == ["adapter-format", "sidecar-logging"]
+
+
+def _policy(namespace: Any, selector: Any, **spec: Any) -> rules.StackResource:
+    props = {"metadata": {"name": "p", "namespace": namespace}, "spec": {"podSelector": selector, **spec}}
+    return rules.StackResource(NETWORK_POLICY, "p", "urn:p", props)
+
+
+def _open_directions(run: Run, *policies: rules.StackResource) -> str:
+    workload = run.resource(POD, "sidecar-logging")
+    stack = [rules.StackResource(workload.type, workload.name, workload.urn, workload.inputs), *policies]
+    violations = rules.check_network_policy_coverage(stack)
+    return violations[0][1].split("for ", 1)[1].split(",", 1)[0] if violations else ""
+
+
+def test_network_policy_directions_and_namespaces(run: Run) -> None:
+    everything = {}
+    assert _open_directions(run, _policy("multi-container-demo", everything, policyTypes=["Ingress", "Egress"])) == ""
+    assert _open_directions(run, _policy("other", everything, policyTypes=["Ingress", "Egress"])) == (
+        "Ingress and Egress"
+    )
+    # Without policyTypes a policy isolates Ingress, and Egress only when it has egress rules.
+    assert _open_directions(run, _policy("multi-container-demo", everything)) == "Egress"
+    assert _open_directions(run, _policy("multi-container-demo", everything, egress=[{}])) == ""
+    assert _open_directions(run, _policy("multi-container-demo", everything, policyTypes=["Egress"])) == "Ingress"
+    # What is not known yet (a preview) is never reported.
+    assert _open_directions(run, _policy(rules.UNKNOWN, rules.UNKNOWN, policyTypes=rules.UNKNOWN)) == ""
+
+
+@pytest.mark.parametrize(
+    ("selector", "selected"),
+    [
+        ({}, True),
+        ({"matchLabels": {"app": "sidecar-logging"}}, True),
+        ({"matchLabels": {"app": "other"}}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["sidecar-logging", "x"]}]}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["sidecar-logging"]}]}, False),
+        ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "Exists"}]}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}, False),
+        ({"matchLabels": {"app": "sidecar-logging"}, "matchExpressions": [{"key": "x", "operator": "Exists"}]}, False),
+        ({"matchLabels": {"app": rules.UNKNOWN}}, None),
+        (rules.UNKNOWN, None),
+    ],
+)
+def test_label_selectors(selector: Any, selected: bool | None) -> None:
+    labels = {"app": "sidecar-logging", "app.kubernetes.io/component": "sidecar"}
+    assert rules.selects(selector, labels) is selected
+
+
 # --- native-sidecar-kubernetes-version --------------------------------------------------------
 
 
@@ -503,7 +635,7 @@ def _analyze(analyzer: _PolicyAnalyzerServicer, resource: harness.Registered, pr
 
 def test_pack_names_every_policy() -> None:
     names = [policy.name for policy in pack.POLICIES]
-    assert names == [rule.name for rule in rules.RULES] + [rules.TLS_SECRET_SOURCES]
+    assert names == [rule.name for rule in rules.RULES] + [rule.name for rule in rules.STACK_RULES]
     assert len(set(names)) == len(names)
 
 
@@ -573,6 +705,12 @@ def test_pack_stack_policy(run: Run, analyzer: _PolicyAnalyzerServicer) -> None:
     assert diagnostic.policyName == rules.TLS_SECRET_SOURCES
     assert diagnostic.urn == run.resource(SECRET).urn
     assert "stringData holds the TLS certificate and key as literal values" in diagnostic.message
+
+
+def test_pack_stack_policy_for_network_policies(analyzer: _PolicyAnalyzerServicer) -> None:
+    run = Run({"networkPolicies": "false"})
+    diagnostics = analyzer.AnalyzeStack(_stack_request(run, literal_secret=False), None).diagnostics
+    assert {(d.policyName, d.urn) for d in diagnostics} == {(rules.NETWORK_POLICY_COVERAGE, u) for u in _workloads(run)}
 
 
 def test_to_plain_reads_through_the_unknown_checking_proxy() -> None:

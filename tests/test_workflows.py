@@ -323,7 +323,7 @@ def test_preview_cluster_matches_the_policy_config() -> None:
     inputs = action_step(PREVIEW, PULUMI_ACTION)["with"]
     (config_path,) = str(inputs["policyPackConfigs"]).split()
     config = json.loads((ROOT / config_path).read_text())
-    policy_names = {rule.name for rule in rules.RULES} | {rules.TLS_SECRET_SOURCES}
+    policy_names = {rule.name for rule in [*rules.RULES, *rules.STACK_RULES]}
     assert set(config) <= policy_names
     assert config[rules.NATIVE_SIDECAR_VERSION] == {rules.TARGET_KUBERNETES_VERSION: match[1]}
     assert (
