@@ -526,28 +526,34 @@ def check_tls_secret_sources(
     What can: the property dependencies the engine records for each input. A Secret's ``data``
     or ``stringData`` holding TLS keys must depend on at least one resource (a tls.PrivateKey and
     tls.SelfSignedCert, cert-manager, ...). Returns ``(urn, message)`` pairs.
+
+    A stack policy judges each resource's final state: after an update, the API server has moved
+    ``stringData`` into ``data``, while the dependencies are those the program gave its inputs. So a
+    dependency of either input vouches for the keys in either.
     """
     violations = []
     for resource in resources:
         if not is_tls_secret(resource.type, resource.props):
             continue
-        for section in ("data", "stringData"):
-            value = resource.props.get(section)
-            if value is None:
-                continue
-            if isinstance(value, Mapping) and not any(key in value for key in TLS_KEYS):
-                continue
-            if resource.property_dependencies.get(section):
-                continue
-            violations.append(
-                (
-                    resource.urn,
-                    f"{describe(resource.type, resource.props, resource.name)}: {section} holds the TLS "
-                    "certificate and key as literal values (they come from no resource). Fix: take them from "
-                    "resources, e.g. tls.SelfSignedCert.cert_pem and tls.PrivateKey.private_key_pem, never "
-                    "from strings or files in the program.",
-                )
+        holding = [
+            section
+            for section in ("data", "stringData")
+            if resource.props.get(section) is not None
+            and not (
+                isinstance(resource.props[section], Mapping) and not any(k in resource.props[section] for k in TLS_KEYS)
             )
+        ]
+        if not holding or any(resource.property_dependencies.get(section) for section in ("data", "stringData")):
+            continue
+        violations.append(
+            (
+                resource.urn,
+                f"{describe(resource.type, resource.props, resource.name)}: {' and '.join(holding)} "
+                f"{'holds' if len(holding) == 1 else 'hold'} the TLS certificate and key as literal values (they come "
+                "from no resource). Fix: take them from resources, e.g. tls.SelfSignedCert.cert_pem and "
+                "tls.PrivateKey.private_key_pem, never from strings or files in the program.",
+            )
+        )
     return violations
 
 

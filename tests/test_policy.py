@@ -315,6 +315,19 @@ def test_tls_secret_data_comes_from_the_tls_resources(run: Run) -> None:
     assert rules.check_tls_secret_sources(run.stack()) == []
 
 
+def test_tls_secret_after_the_update(run: Run) -> None:
+    """What a stack policy sees after `pulumi up`: the Secret's outputs, where the API server has
+    turned stringData into data, with the dependencies the program gave stringData."""
+    secret = run.resource(SECRET)
+    props = run.props(SECRET)
+    props["data"] = {"tls.crt": "Y2VydA==", "tls.key": "a2V5"}
+    del props["stringData"]
+    dependencies = {"stringData": run.dependencies[secret.urn]["stringData"], "data": []}
+    stack = [r for r in run.stack() if r.urn != secret.urn]
+    stack.append(rules.StackResource(secret.type, secret.name, secret.urn, props, dependencies))
+    assert rules.check_tls_secret_sources(stack) == []
+
+
 def test_tls_secret_literal_data(run: Run) -> None:
     """The same Secret, with its PEMs written into the program: no property dependency."""
     secret = run.resource(SECRET)

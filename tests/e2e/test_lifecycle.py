@@ -5,6 +5,7 @@ left. Checks read the cluster with kubectl, not Pulumi's own outputs."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -15,8 +16,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from pulumi import automation as auto
 
+from policy import rules
 from tests import k8s
-from tests.e2e.support import STACK, Kubectl
+from tests.e2e.support import POLICY_PACK, STACK, Kubectl, run_cli
 from tests.harness import run_program
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +34,10 @@ def _expected_resource_count() -> int:
     return len(run_program().resources) + 1
 
 
+# How the CLI reports a policy pack that passed, in `preview` and `up`.
+POLICY_PACK_PASSED = f"✅ multi-container-patterns@v0.1.0 (local: {POLICY_PACK})"
+
+
 def _containers(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in [*spec.get("initContainers", []), *spec["containers"]]}
 
@@ -41,9 +47,17 @@ def test_preview_of_an_empty_stack_creates_every_resource(stack: auto.Stack) -> 
     assert result.change_summary == {"create": _expected_resource_count()}
 
 
+def test_the_policy_pack_passes_the_preview_of_the_shipped_program(stack: auto.Stack) -> None:
+    preview = run_cli(stack, "preview", "--policy-pack", POLICY_PACK)
+    print(preview.stdout)
+    assert POLICY_PACK_PASSED in preview.stdout
+
+
 def test_up_builds_the_lab_in_the_api_server(stack: auto.Stack, kubectl: Kubectl) -> None:
-    result = stack.up(on_output=print)
-    assert result.summary.result == "succeeded"
+    # As the README and the pull-request workflow run it: the policy pack judges the update.
+    up = run_cli(stack, "up", "--yes", "--policy-pack", POLICY_PACK)
+    print(up.stdout)
+    assert POLICY_PACK_PASSED in up.stdout
     assert kubectl.get("namespace", NAMESPACE)["status"]["phase"] == "Active"
     for name in PODS:
         pod = kubectl.get("pod", name, "-n", NAMESPACE)
@@ -101,6 +115,59 @@ def test_the_outputs_are_right_and_the_private_key_is_nowhere_in_plain_text(
         assert private_line not in text
     # The key is there, encrypted: the Secret's data and the tls resources' outputs are secrets.
     assert exported.count('"ciphertext"') >= 4
+
+
+def _cluster_objects(kubectl: Kubectl) -> dict[str, tuple[str, str]]:
+    """kind/name -> (uid, resourceVersion of the spec's generation) of the lab's objects."""
+    listed = kubectl.get("pods,deployments,services,configmaps,secrets,networkpolicies", "-n", NAMESPACE)["items"]
+    namespace = kubectl.get("namespace", NAMESPACE)
+    return {
+        f"{item['kind']}/{item['metadata']['name']}": (
+            item["metadata"]["uid"],
+            str(item["metadata"].get("generation", "")),
+        )
+        for item in [*listed, namespace]
+    }
+
+
+def _state_resources(stack: auto.Stack) -> list[tuple[str, str]]:
+    exported = (stack.export_stack().deployment or {})["resources"]
+    return [(resource["urn"], json.dumps(resource.get("inputs"), sort_keys=True)) for resource in exported]
+
+
+def test_a_change_the_policy_pack_forbids_fails_preview_and_up_and_changes_nothing(
+    stack: auto.Stack, kubectl: Kubectl, tmp_path: Path
+) -> None:
+    """Changes the program allows (a laxer Pod Security level, no NetworkPolicies) on a cluster the
+    pack's config says is Kubernetes 1.28: each breaks one policy, and the pack blocks them all."""
+    objects, state = _cluster_objects(kubectl), _state_resources(stack)
+    pack_config = tmp_path / "kubernetes-1.28.json"
+    pack_config.write_text(json.dumps({rules.NATIVE_SIDECAR_VERSION: {rules.TARGET_KUBERNETES_VERSION: "1.28"}}))
+    stack.set_all_config({"podSecurity": auto.ConfigValue("baseline"), "networkPolicies": auto.ConfigValue("false")})
+    blocked = {
+        rules.NAMESPACE_POD_SECURITY: "Namespace 'multi-container-demo' (Pulumi resource 'lab-namespace') enforces "
+        "the Pod Security Standard 'baseline', less strict than 'restricted'.",
+        rules.NETWORK_POLICY_COVERAGE: "Pod 'multi-container-demo/init-demo' (Pulumi resource "
+        "'lab-init-containers-pod'): no NetworkPolicy of the stack selects its pods for Ingress and Egress",
+        rules.NATIVE_SIDECAR_VERSION: "native sidecar 'proxy' is a native sidecar (an init container with "
+        "restartPolicy: Always), which needs Kubernetes 1.29+, but the stack targets Kubernetes 1.28",
+    }
+    try:
+        for command in (("preview",), ("up", "--yes")):
+            run = run_cli(
+                stack, *command, "--policy-pack", POLICY_PACK, "--policy-pack-config", str(pack_config), check=False
+            )
+            print(run.stdout, run.stderr)
+            assert run.returncode != 0, command
+            assert f"❌ multi-container-patterns@v0.1.0 (local: {POLICY_PACK})" in run.stdout
+            for policy, message in blocked.items():
+                assert f"[mandatory]  {policy}" in run.stdout, (command, policy)
+                assert message in " ".join(run.stdout.split()), (command, policy)
+    finally:
+        stack.remove_all_config(["podSecurity", "networkPolicies"])
+    assert _cluster_objects(kubectl) == objects
+    assert _state_resources(stack) == state
+    stack.preview(expect_no_changes=True, on_output=print)
 
 
 def test_a_second_preview_reports_no_changes(stack: auto.Stack) -> None:
