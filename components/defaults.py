@@ -13,13 +13,18 @@ NGINX_IMAGE = "nginx:1.25.3-alpine"
 # The database the init-container pattern waits for; any Redis-protocol server works.
 DB_IMAGE = "redis:7.2.4-alpine"
 
+# Every container runs as a user id of 10000 or more, a range Linux distributions allocate to no
+# one: a process that escaped its container owns no user's files on the node.
+FIRST_UNALLOCATED_UID = 10000
 # The `nobody` user of busybox; the image runs anything as any user.
 NOBODY_UID = 65534
-# The `redis` user and group baked into the official Redis Alpine image.
-REDIS_UID = 999
+# nginx and Redis read only world-readable files of their images and write only to emptyDirs (of
+# the pod's fsGroup), so any user runs them: the images' `nginx` (101) and `redis` (999) users,
+# moved above 10000, in the images' own groups.
+NGINX_UID = FIRST_UNALLOCATED_UID + 101
+NGINX_GID = 101
+REDIS_UID = FIRST_UNALLOCATED_UID + 999
 REDIS_GID = 1000
-# The `nginx` user and group of the official nginx image.
-NGINX_UID = 101
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,8 +75,8 @@ class Privileges:
 
 # Shell scripts on busybox need nothing: any uid, no capabilities.
 UNPRIVILEGED = Privileges(run_as_user=NOBODY_UID, run_as_group=NOBODY_UID)
-# nginx as its own user from the start: the master does not switch users (the image's `user`
+# nginx as a non-root user from the start: the master does not switch users (the image's `user`
 # directive is then ignored, with a warning), its pid and temp files go to emptyDirs, and it binds
 # ports below 1024 through the pod's `net.ipv4.ip_unprivileged_port_start` (PodTemplate).
-NGINX = Privileges(run_as_user=NGINX_UID, run_as_group=NGINX_UID)
+NGINX = Privileges(run_as_user=NGINX_UID, run_as_group=NGINX_GID)
 REDIS = Privileges(run_as_user=REDIS_UID, run_as_group=REDIS_GID)

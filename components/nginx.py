@@ -51,5 +51,13 @@ def nginx_container(
 
 
 def nginx_app(*, image: str, port: Port, resources: Resources) -> Container:
-    """The lab's web app: container `app`, the image's default page on ``port``, ready once it serves it."""
-    return nginx_container("app", image=image, port=port, resources=resources, readiness_probe=http_probe(port))
+    """The lab's web app: container `app`, the image's default page on ``port``, ready once it
+    serves it and restarted when it stops serving it."""
+    return nginx_container(
+        "app",
+        image=image,
+        port=port,
+        resources=resources,
+        readiness_probe=http_probe(port),
+        liveness_probe=http_probe(port, period=10),
+    )

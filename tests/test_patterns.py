@@ -345,3 +345,27 @@ def test_without_native_sidecars_the_proxy_is_a_classic_init_container_and_nothi
 def test_the_experiment_switch_reaches_the_program_and_says_so() -> None:
     lab = run_program({"nativeSidecar": "false"})
     assert any("nativeSidecar=false" in note for note in lab.exports["experiments"])
+
+
+def test_every_web_server_is_restarted_when_it_stops_answering_itself() -> None:
+    """Each nginx container has a liveness probe on its own port. A proxy's probe asks for a path
+    its own config answers (``location = /health``), not one it forwards: a failing app must not
+    restart the proxy in front of it."""
+    run = run_program()
+    probed = []
+    for workload in run.resources:
+        if workload.type not in k8s.WORKLOAD_TYPES:
+            continue
+        spec = k8s.pod_spec(workload)
+        for container in k8s.all_containers(spec):
+            if not container["image"].startswith("nginx:"):
+                continue
+            probe = container["livenessProbe"]["httpGet"]
+            assert probe["port"] in {port["name"] for port in container["ports"]}, container["name"]
+            if any(mount["mountPath"] == "/etc/nginx/conf.d" for mount in container["volumeMounts"]):
+                _, volume = k8s.mount_of(spec, container, "/etc/nginx/conf.d")
+                conf = "\n".join(k8s.config_map_named(run, volume["configMap"]["name"]).inputs["data"].values())
+                assert f"location = {probe['path']} {{" in conf, (k8s.name_of(workload), container["name"])
+                assert "return 200" in conf.split(f"location = {probe['path']} {{", 1)[1].split("}", 1)[0]
+            probed.append((k8s.name_of(workload), container["name"]))
+    assert {name for name, _ in probed} == {"ambassador-proxy", "sidecar-proxy"}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from components.defaults import FIRST_UNALLOCATED_UID
 from components.lab import POD_SECURITY_VERSION
 from tests import k8s
 from tests.harness import ProgramRun, run_program
@@ -92,11 +93,11 @@ def test_every_pod_meets_pod_security_restricted(config: dict[str, str]) -> None
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "lab")
-def test_every_container_runs_as_a_non_root_user_on_a_read_only_root_filesystem(config: dict[str, str]) -> None:
+def test_every_container_runs_as_an_unallocated_user_on_a_read_only_root_filesystem(config: dict[str, str]) -> None:
     for name, spec in pod_specs(run_program(config)).items():
         for container in k8s.all_containers(spec):
             context = container["securityContext"]
-            assert context["runAsUser"] > 0, (name, container["name"])
+            assert context["runAsUser"] >= FIRST_UNALLOCATED_UID, (name, container["name"])
             assert context["readOnlyRootFilesystem"] is True, (name, container["name"])
 
 

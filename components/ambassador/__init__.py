@@ -97,7 +97,9 @@ class Ambassador(pulumi.ComponentResource):
             resources=args.resources,
             conf=config_mount,
             extra_mounts=[tls_mount],
+            # Ready when it reaches the app; alive when it answers itself.
             readiness_probe=http_probe(PROXY_PORT, scheme="HTTPS"),
+            liveness_probe=http_probe(PROXY_PORT, "/health", scheme="HTTPS", period=10),
         )
         self.cert_sha256_fingerprint = certificate.cert.cert_pem.apply(sha256_fingerprint)
         template = PodTemplate(
