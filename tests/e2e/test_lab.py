@@ -16,6 +16,7 @@ import pytest
 from pulumi import automation as auto
 
 from components import PATTERNS
+from components.defaults import FIRST_UNALLOCATED_UID
 from labcheck import LabReport, check
 from labcheck.report import TextReporter
 from tests.e2e.support import ROOT, Kubectl
@@ -97,7 +98,7 @@ def test_the_api_server_enforces_pod_security_restricted_in_the_namespace(lab: a
     assert "runAsNonRoot != true" in refused.stderr
 
 
-def test_every_running_container_runs_as_a_non_root_user(lab: auto.Stack, kubectl: Kubectl) -> None:
+def test_every_running_container_runs_as_a_user_no_distribution_allocates(lab: auto.Stack, kubectl: Kubectl) -> None:
     checked = 0
     for pod in kubectl.get("pods", "-n", NAMESPACE)["items"]:
         for status in pod["status"]["containerStatuses"] + pod["status"].get("initContainerStatuses", []):
@@ -105,7 +106,7 @@ def test_every_running_container_runs_as_a_non_root_user(lab: auto.Stack, kubect
                 continue
             name = pod["metadata"]["name"]
             uid = kubectl.run("exec", "-n", NAMESPACE, name, "-c", status["name"], "--", "id", "-u").stdout.strip()
-            assert int(uid) != 0, (name, status["name"])
+            assert int(uid) >= FIRST_UNALLOCATED_UID, (name, status["name"], uid)
             checked += 1
     assert checked >= len(PATTERNS)
 
