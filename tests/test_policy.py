@@ -720,6 +720,12 @@ def test_pack_stack_policy(run: Run, analyzer: _PolicyAnalyzerServicer) -> None:
     assert "stringData holds the TLS certificate and key as literal values" in diagnostic.message
 
 
+def test_pack_blocks_a_laxer_pod_security_level(analyzer: _PolicyAnalyzerServicer) -> None:
+    namespace = Run({"podSecurity": "baseline"}).resource(NAMESPACE)
+    (diagnostic,) = _analyze(analyzer, namespace, namespace.inputs)
+    assert (diagnostic.policyName, diagnostic.enforcementLevel) == (rules.NAMESPACE_POD_SECURITY, proto.MANDATORY)
+
+
 def test_pack_stack_policy_for_network_policies(analyzer: _PolicyAnalyzerServicer) -> None:
     run = Run({"networkPolicies": "false"})
     diagnostics = analyzer.AnalyzeStack(_stack_request(run, literal_secret=False), None).diagnostics
