@@ -19,25 +19,12 @@ except SettingError as error:
 provider = k8s.Provider("kubernetes", context=settings.kube_context, enable_server_side_apply=False)
 lab = MultiContainerLab("lab", settings.lab, pulumi.ResourceOptions(providers=[provider]))
 
-experiments = []
-if not settings.lab.native_sidecar and "native-sidecar" in settings.lab.patterns:
-    experiments.append(
-        "nativeSidecar=false: the proxy of deployment/sidecar-proxy is a classic init container, "
-        "so the app never starts; Pulumi does not wait for it. Watch: kubectl get pods -n "
-        f"{settings.lab.namespace} -w"
-    )
-if settings.lab.failing_init and "init-containers" in settings.lab.patterns:
-    experiments.append(
-        "failingInit=true: pod init-demo stays in Init:Error/Init:CrashLoopBackOff; Pulumi does not wait for it. "
-        f"Watch: kubectl get pods -n {settings.lab.namespace} -w"
-    )
-for experiment in experiments:
+for experiment in lab.experiments:
     pulumi.log.warn(experiment)
 
 pulumi.export("namespace", lab.namespace)
 pulumi.export("workloads", lab.workloads)
 pulumi.export("kubectl_commands", lab.kubectl_commands)
-pulumi.export("experiments", experiments)
-if lab.ambassador is not None:
-    pulumi.export("ambassador_cert_expiry", lab.ambassador.cert_expiry)
-    pulumi.export("ambassador_cert_sha256_fingerprint", lab.ambassador.cert_sha256_fingerprint)
+pulumi.export("experiments", lab.experiments)
+for key, value in lab.pattern_exports.items():
+    pulumi.export(key, value)

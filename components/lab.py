@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from . import naming
-from .adapter import Adapter, AdapterArgs
-from .ambassador import Ambassador, AmbassadorArgs
 from .defaults import BUSYBOX_IMAGE, DB_IMAGE, NGINX_IMAGE, Resources
-from .init_containers import InitContainers, InitContainersArgs
 from .labels import object_labels
-from .native_sidecar import NativeSidecar, NativeSidecarArgs
-from .sidecar import Sidecar, SidecarArgs
+from .registry import PATTERNS, REGISTRY
 from .tls import TlsSettings
 from .workloads import default_deny
 
-PATTERNS = ("sidecar", "adapter", "ambassador", "init-containers", "native-sidecar")
 POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")
 # The Pod Security Standards as Kubernetes 1.29, the lab's oldest cluster, defines them: a newer
 # API server judges the namespace by the same rules.
@@ -75,6 +71,8 @@ class MultiContainerLab(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     workloads: pulumi.Output[dict[str, str]]
     kubectl_commands: pulumi.Output[dict[str, list[str]]]
+    experiments: list[str]
+    """What `pulumi up` should tell the user about the experiments the settings turn on."""
 
     def __init__(self, name: str, args: LabArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("multicontainer:patterns:Lab", name, None, opts)
@@ -107,47 +105,27 @@ class MultiContainerLab(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, deleted_with=self.namespace_resource),
             )
         enabled = set(args.patterns)
+        # Each enabled pattern's component, by setting, in the registry's order.
+        self.patterns: dict[str, Any] = {}
         workloads: dict[str, pulumi.Output[str]] = {}
         commands: dict[str, pulumi.Output[list[str]]] = {}
-
-        def track(pattern: str, workload: pulumi.Output[str], kubectl: pulumi.Output[list[str]]) -> None:
-            workloads[pattern] = workload
-            commands[pattern] = kubectl
-
-        self.sidecar: Sidecar | None = None
-        self.adapter: Adapter | None = None
-        self.ambassador: Ambassador | None = None
-        self.init_containers: InitContainers | None = None
-        self.native_sidecar: NativeSidecar | None = None
-        if "sidecar" in enabled:
-            self.sidecar = Sidecar(f"{name}-sidecar", SidecarArgs(image=args.busybox_image, **common), child)
-            track("sidecar", self.sidecar.pod_name, self.sidecar.kubectl_commands)
-        if "adapter" in enabled:
-            self.adapter = Adapter(f"{name}-adapter", AdapterArgs(image=args.busybox_image, **common), child)
-            track("adapter", self.adapter.pod_name, self.adapter.kubectl_commands)
-        if "ambassador" in enabled:
-            ambassador_args = AmbassadorArgs(
-                app_image=args.nginx_image, proxy_image=args.nginx_image, tls=args.tls, **common
-            )
-            self.ambassador = Ambassador(f"{name}-ambassador", ambassador_args, child)
-            track("ambassador", self.ambassador.pod_name, self.ambassador.kubectl_commands)
-        if "init-containers" in enabled:
-            init_args = InitContainersArgs(
-                image=args.busybox_image, db_image=args.db_image, failing_init=args.failing_init, **common
-            )
-            self.init_containers = InitContainers(f"{name}-init-containers", init_args, child)
-            track("init-containers", self.init_containers.pod_name, self.init_containers.kubectl_commands)
-            workloads["init-containers-db"] = self.init_containers.db_service_name
-        if "native-sidecar" in enabled:
-            native_args = NativeSidecarArgs(
-                app_image=args.nginx_image, proxy_image=args.nginx_image, native=args.native_sidecar, **common
-            )
-            self.native_sidecar = NativeSidecar(f"{name}-native-sidecar", native_args, child)
-            track("native-sidecar", self.native_sidecar.deployment_name, self.native_sidecar.kubectl_commands)
+        exports: dict[str, pulumi.Output[Any]] = {}
+        self.experiments: list[str] = []
+        for pattern in (p for p in REGISTRY if p.setting in enabled):
+            component = pattern.component(f"{name}-{pattern.setting}", pattern.args(args, common), child)
+            self.patterns[pattern.setting] = component
+            workloads.update(pattern.workload_names(component))
+            commands[pattern.setting] = component.kubectl_commands
+            exports.update(pattern.exports(component))
+            self.experiments += [
+                e.warning.format(namespace=args.namespace) for e in pattern.experiments if e.active(args)
+            ]
 
         self.namespace = namespace
         self.workloads = pulumi.Output.all(**workloads).apply(dict)
         self.kubectl_commands = pulumi.Output.all(**commands).apply(dict)
+        # Outputs of the patterns' own, for the stack to export (the ambassador's certificate facts).
+        self.pattern_exports = exports
         self.register_outputs(
             {"namespace": self.namespace, "workloads": self.workloads, "kubectl_commands": self.kubectl_commands}
         )

@@ -1,11 +1,13 @@
-"""What every pattern component shares: its common arguments and the helpers that build its
-ConfigMap of files, its labels and its script containers in one way for all patterns."""
+"""What every pattern component shares: its common arguments, the helpers that build its
+ConfigMap of files, its labels and its script containers in one way for all patterns, and
+:class:`Pattern`, the declaration by which a pattern package joins the lab."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,6 +17,7 @@ from .defaults import UNPRIVILEGED, Resources
 from .files import CHECKSUM_ANNOTATION, FileBundle, file_bundle
 from .labels import Labels, object_labels
 from .pod import Container, Mount, PodTemplate, Port
+from .tls import TlsSettings
 from .workloads import Workload, deployment, network_policy, pod, service
 
 
@@ -183,3 +186,81 @@ class PatternScope:
 def checksum_annotations(*bundles: FileBundle) -> dict[str, pulumi.Input[str]]:
     """The pod annotation that changes whenever a mounted file does."""
     return {CHECKSUM_ANNOTATION: ",".join(bundle.checksum for bundle in bundles)}
+
+
+# --- How a pattern joins the lab ------------------------------------------------------------
+
+
+class LabSettings(Protocol):
+    """The lab's settings a pattern builds its arguments from (``LabArgs`` has them all)."""
+
+    @property
+    def busybox_image(self) -> str: ...
+    @property
+    def nginx_image(self) -> str: ...
+    @property
+    def db_image(self) -> str: ...
+    @property
+    def tls(self) -> TlsSettings: ...
+    @property
+    def native_sidecar(self) -> bool: ...
+    @property
+    def failing_init(self) -> bool: ...
+
+
+class PatternComponent(Protocol):
+    """What the lab reads from every pattern component."""
+
+    @property
+    def kubectl_commands(self) -> pulumi.Output[list[str]]: ...
+
+
+ArgsT = TypeVar("ArgsT", bound=PatternArgs)
+ComponentT = TypeVar("ComponentT", bound=PatternComponent)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Experiment:
+    """A way the lab breaks a pattern on purpose, turned on by a stack setting."""
+
+    setting: str
+    """The stack setting (declared in Pulumi.yaml) that turns it on."""
+    active: Callable[[LabSettings], bool]
+    warning: str
+    """What `pulumi up` tells the user while it is on; ``{namespace}`` is the lab's namespace."""
+
+
+def _no_exports(_component: Any) -> Mapping[str, pulumi.Output[Any]]:
+    return {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pattern(Generic[ArgsT, ComponentT]):
+    """A pattern as the lab knows it, declared once in its own package (``PATTERN``) and listed in
+    ``components/registry.py``: the lab builds it, exports its workloads, commands and outputs,
+    and the settings and tests take it from there."""
+
+    setting: str
+    """Its name in the lab's `patterns` setting, in the component's Pulumi name (``lab-<setting>``)
+    and among the keys of the lab's outputs."""
+    component: Callable[[str, ArgsT, pulumi.ResourceOptions], ComponentT]
+    args: Callable[[LabSettings, Mapping[str, Any]], ArgsT]
+    """Its component's arguments from the lab's settings and the arguments every pattern of the
+    lab shares (:class:`PatternArgs`' fields, passed on as they are)."""
+    workloads: Callable[[ComponentT], Mapping[str, pulumi.Output[str]]]
+    """The names of its workloads by role: ``""`` for the one its kubectl commands are about, which
+    the lab's ``workloads`` output lists under the setting, and any other role under
+    ``<setting>-<role>`` (the init-containers pattern's ``db``)."""
+    experiments: Sequence[Experiment] = ()
+    exports: Callable[[ComponentT], Mapping[str, pulumi.Output[Any]]] = _no_exports
+    """Stack outputs of its own (e.g. the ambassador's certificate facts)."""
+
+    def __post_init__(self) -> None:
+        naming.dns1123_label("pattern setting", self.setting)
+
+    def workload_names(self, component: ComponentT) -> dict[str, pulumi.Output[str]]:
+        """Its workloads' names keyed as the lab's ``workloads`` output keys them."""
+        return {
+            self.setting + (f"-{role}" if role else ""): workload
+            for role, workload in self.workloads(component).items()
+        }

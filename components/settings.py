@@ -13,8 +13,9 @@ from typing import Protocol
 
 from . import naming
 from .defaults import Resources
-from .lab import PATTERNS, LabArgs
+from .lab import LabArgs
 from .naming import SettingError
+from .registry import PATTERNS
 from .tls import ALGORITHMS, ECDSA_CURVES, RSA_BITS, TlsSettings
 
 LAB_DEFAULTS = LabArgs()

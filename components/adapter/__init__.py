@@ -16,7 +16,7 @@ import pulumi
 from .. import naming
 from ..commands import kubectl_commands
 from ..defaults import BUSYBOX_IMAGE
-from ..pattern import PatternArgs, PatternScope, checksum_annotations
+from ..pattern import Pattern, PatternArgs, PatternScope, checksum_annotations
 from ..pod import PodTemplate, Volume
 
 SCRIPTS = ("app.sh", "adapter.sh", "to-prometheus.awk")
@@ -84,3 +84,11 @@ class Adapter(pulumi.ComponentResource):
             ],
         )
         self.register_outputs({"pod_name": self.pod_name, "kubectl_commands": self.kubectl_commands})
+
+
+PATTERN = Pattern(
+    setting="adapter",
+    component=Adapter,
+    args=lambda lab, common: AdapterArgs(image=lab.busybox_image, **common),
+    workloads=lambda adapter: {"": adapter.pod_name},
+)

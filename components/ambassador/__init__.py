@@ -18,7 +18,7 @@ from .. import naming
 from ..commands import kubectl_commands
 from ..defaults import NGINX_IMAGE
 from ..nginx import CONF_DIR, nginx_app, nginx_container
-from ..pattern import PatternArgs, PatternScope, checksum_annotations
+from ..pattern import Pattern, PatternArgs, PatternScope, checksum_annotations
 from ..pod import PodTemplate, Port, Volume, http_probe
 from ..tls import TlsSettings, serving_certificate, sha256_fingerprint
 
@@ -138,3 +138,17 @@ class Ambassador(pulumi.ComponentResource):
                 "cert_sha256_fingerprint": self.cert_sha256_fingerprint,
             }
         )
+
+
+PATTERN = Pattern(
+    setting="ambassador",
+    component=Ambassador,
+    args=lambda lab, common: AmbassadorArgs(
+        app_image=lab.nginx_image, proxy_image=lab.nginx_image, tls=lab.tls, **common
+    ),
+    workloads=lambda ambassador: {"": ambassador.pod_name},
+    exports=lambda ambassador: {
+        "ambassador_cert_expiry": ambassador.cert_expiry,
+        "ambassador_cert_sha256_fingerprint": ambassador.cert_sha256_fingerprint,
+    },
+)

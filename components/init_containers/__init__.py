@@ -21,7 +21,7 @@ import pulumi
 from .. import naming
 from ..commands import kubectl_commands
 from ..defaults import BUSYBOX_IMAGE, DB_IMAGE, REDIS, UNPRIVILEGED
-from ..pattern import PatternArgs, PatternScope, checksum_annotations
+from ..pattern import Experiment, Pattern, PatternArgs, PatternScope, checksum_annotations
 from ..pod import Container, PodTemplate, Port, Volume, tcp_probe
 
 SCRIPTS = ("init-config.sh", "init-wait-db.sh", "app.sh")
@@ -146,3 +146,21 @@ def _database_template(args: InitContainersArgs) -> PodTemplate:
         liveness_probe=tcp_probe(DB_PORT, period=10),
     )
     return PodTemplate(containers=[redis])
+
+
+PATTERN = Pattern(
+    setting="init-containers",
+    component=InitContainers,
+    args=lambda lab, common: InitContainersArgs(
+        image=lab.busybox_image, db_image=lab.db_image, failing_init=lab.failing_init, **common
+    ),
+    workloads=lambda init: {"": init.pod_name, "db": init.db_service_name},
+    experiments=[
+        Experiment(
+            setting="failingInit",
+            active=lambda lab: lab.failing_init,
+            warning="failingInit=true: pod init-demo stays in Init:Error/Init:CrashLoopBackOff; Pulumi does not "
+            "wait for it. Watch: kubectl get pods -n {namespace} -w",
+        )
+    ],
+)

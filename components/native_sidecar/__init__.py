@@ -20,7 +20,7 @@ from .. import naming
 from ..commands import kubectl_commands
 from ..defaults import NGINX_IMAGE
 from ..nginx import CONF_DIR, nginx_app, nginx_container
-from ..pattern import PatternArgs, PatternScope, checksum_annotations
+from ..pattern import Experiment, Pattern, PatternArgs, PatternScope, checksum_annotations
 from ..pod import PodTemplate, Port, http_probe
 
 CONFIGS = ("proxy.conf",)
@@ -103,3 +103,21 @@ class NativeSidecar(pulumi.ComponentResource):
                 "kubectl_commands": self.kubectl_commands,
             }
         )
+
+
+PATTERN = Pattern(
+    setting="native-sidecar",
+    component=NativeSidecar,
+    args=lambda lab, common: NativeSidecarArgs(
+        app_image=lab.nginx_image, proxy_image=lab.nginx_image, native=lab.native_sidecar, **common
+    ),
+    workloads=lambda sidecar: {"": sidecar.deployment_name},
+    experiments=[
+        Experiment(
+            setting="nativeSidecar",
+            active=lambda lab: not lab.native_sidecar,
+            warning="nativeSidecar=false: the proxy of deployment/sidecar-proxy is a classic init container, so the "
+            "app never starts; Pulumi does not wait for it. Watch: kubectl get pods -n {namespace} -w",
+        )
+    ],
+)

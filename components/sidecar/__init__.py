@@ -15,7 +15,7 @@ import pulumi
 from .. import naming
 from ..commands import kubectl_commands
 from ..defaults import BUSYBOX_IMAGE
-from ..pattern import PatternArgs, PatternScope, checksum_annotations
+from ..pattern import Pattern, PatternArgs, PatternScope, checksum_annotations
 from ..pod import PodTemplate, Volume
 
 SCRIPTS = ("app.sh", "log-shipper.sh")
@@ -83,3 +83,11 @@ class Sidecar(pulumi.ComponentResource):
             ],
         )
         self.register_outputs({"pod_name": self.pod_name, "kubectl_commands": self.kubectl_commands})
+
+
+PATTERN = Pattern(
+    setting="sidecar",
+    component=Sidecar,
+    args=lambda lab, common: SidecarArgs(image=lab.busybox_image, **common),
+    workloads=lambda sidecar: {"": sidecar.pod_name},
+)
