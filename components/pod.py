@@ -178,10 +178,23 @@ class PodTemplate:
     native_sidecars: bool = True
     default_container: str | None = None
     annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Pod-level fields a pattern may set; the rest of the pod spec follows from the containers.
+    share_process_namespace: bool = False
+    """One PID namespace for all containers: each sees (and may signal) the others' processes."""
+    termination_grace_period_seconds: int = 10
+    """How long the containers get between SIGTERM and SIGKILL."""
+    supplemental_groups: Sequence[int] = ()
+    """Groups every container's processes also run with (pod securityContext)."""
 
     def __post_init__(self) -> None:
         if not self.containers:
             raise ValueError("a pod needs at least one container")
+        if self.termination_grace_period_seconds < 0:
+            raise ValueError(
+                f"termination_grace_period_seconds must be 0 or more, not {self.termination_grace_period_seconds}"
+            )
+        if any(group < 0 for group in self.supplemental_groups):
+            raise ValueError(f"supplemental_groups must be group ids (0 or more): {list(self.supplemental_groups)}")
         names = [container.name for container in self.all_containers]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
@@ -262,13 +275,15 @@ class PodTemplate:
             volumes=[volume.to_args() for volume in self.volumes] or None,
             automount_service_account_token=False,
             enable_service_links=False,
+            share_process_namespace=self.share_process_namespace or None,
             security_context=k8s.core.v1.PodSecurityContextArgs(
                 run_as_non_root=True,
                 fs_group=self._shared_group(),
+                supplemental_groups=list(self.supplemental_groups) or None,
                 seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
                 sysctls=self._unprivileged_port_sysctls(),
             ),
-            termination_grace_period_seconds=10,
+            termination_grace_period_seconds=self.termination_grace_period_seconds,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi_kubernetes as k8s
 import pytest
 
 from components.defaults import UNPRIVILEGED, Resources
@@ -77,3 +78,25 @@ def test_a_service_refuses_a_port_its_workload_does_not_have() -> None:
     failed = run(body, expect_error=True)
     assert "port 'other' is not a container port of workload 'web'" in str(failed.error)
     assert failed.resources == []
+
+
+def test_pod_level_fields_are_set_in_one_place() -> None:
+    plain = PodTemplate(containers=[_container("app")]).spec_args()
+    assert plain.share_process_namespace is None
+    assert plain.termination_grace_period_seconds == 10
+    assert isinstance(plain.security_context, k8s.core.v1.PodSecurityContextArgs)
+    assert plain.security_context.supplemental_groups is None
+    spec = PodTemplate(
+        containers=[_container("app"), _container("debug")],
+        share_process_namespace=True,
+        termination_grace_period_seconds=30,
+        supplemental_groups=[2000],
+    ).spec_args()
+    assert spec.share_process_namespace is True
+    assert spec.termination_grace_period_seconds == 30
+    assert isinstance(spec.security_context, k8s.core.v1.PodSecurityContextArgs)
+    assert spec.security_context.supplemental_groups == [2000]
+    with pytest.raises(ValueError, match="termination_grace_period_seconds must be 0 or more, not -1"):
+        PodTemplate(containers=[_container("app")], termination_grace_period_seconds=-1)
+    with pytest.raises(ValueError, match="supplemental_groups must be group ids"):
+        PodTemplate(containers=[_container("app")], supplemental_groups=[-5])
