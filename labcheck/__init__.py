@@ -9,7 +9,7 @@ From a shell: ``scripts/lab.sh check`` (see ``python -m labcheck check --help``)
 """
 
 from .checks import Reporter, SilentReporter, Timing, check
-from .commands import COMMANDS, DEFAULT_NAMESPACE, EXPERIMENTS
+from .commands import COMMANDS, DEFAULT_NAMESPACE, EXPERIMENTS, LAB_PATTERNS
 from .kubectl import Cluster, Output
 from .results import CommandRun, LabReport, PatternResult, Verdict
 
@@ -17,6 +17,7 @@ __all__ = [
     "COMMANDS",
     "DEFAULT_NAMESPACE",
     "EXPERIMENTS",
+    "LAB_PATTERNS",
     "Cluster",
     "CommandRun",
     "LabReport",

@@ -7,10 +7,8 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from components import PATTERNS
-
 from .checks import Timing, check
-from .commands import DEFAULT_NAMESPACE, EXPERIMENTS
+from .commands import DEFAULT_NAMESPACE, EXPERIMENTS, LAB_PATTERNS
 from .kubectl import Cluster
 from .report import TextReporter
 
@@ -37,9 +35,9 @@ def parser() -> argparse.ArgumentParser:
         "--pattern",
         dest="patterns",
         action="append",
-        choices=PATTERNS,
+        choices=LAB_PATTERNS,
         metavar="NAME",
-        help=f"check only this pattern; repeatable (one of {', '.join(PATTERNS)}; default: all)",
+        help=f"check only this pattern; repeatable (one of {', '.join(LAB_PATTERNS)}; default: all)",
     )
     run.add_argument(
         "--experiment",
@@ -62,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, cluster: Cluster | None = None) -> int:
     arguments = parser().parse_args(argv)
-    patterns: list[str] = arguments.patterns or list(PATTERNS)
+    patterns: list[str] = arguments.patterns or list(LAB_PATTERNS)
     experiments: list[str] = arguments.experiments
     if experiments and "native-sidecar" not in patterns:
         print("error: --experiment uses the native-sidecar pattern: add --pattern native-sidecar", file=sys.stderr)

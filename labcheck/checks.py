@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol, TypeVar
 
-from components import PATTERNS
-
 from . import expectations, k8s, tls
 from .commands import (
     COMMANDS,
@@ -23,6 +21,7 @@ from .commands import (
     EXPERIMENTS,
     FAILING_INIT_CONTAINER,
     LAB,
+    LAB_PATTERNS,
     OVERVIEW,
     PART_TITLES,
     RESOURCE_ACCOUNTING,
@@ -500,7 +499,7 @@ _WALKS: dict[str, Callable[[_Walk], None]] = {
 
 
 def check(
-    patterns: Collection[str] = PATTERNS,
+    patterns: Collection[str] = LAB_PATTERNS,
     *,
     namespace: str = DEFAULT_NAMESPACE,
     context: str | None = None,
@@ -517,7 +516,7 @@ def check(
     comes; ``cluster`` defaults to the kubectl on PATH. Raises ValueError for an unknown pattern or
     experiment.
     """
-    unknown = sorted(set(patterns) - set(PATTERNS)) + sorted(set(experiments) - set(EXPERIMENTS))
+    unknown = sorted(set(patterns) - set(LAB_PATTERNS)) + sorted(set(experiments) - set(EXPERIMENTS))
     if unknown:
         raise ValueError(f"unknown pattern or experiment: {', '.join(unknown)}")
     if experiments and "native-sidecar" not in patterns:
@@ -537,7 +536,7 @@ def check(
     overview = lab.cluster.run(overview_line, lab.timing.command_seconds)
     report.overview = CommandRun(overview_line, OVERVIEW.shows, True, overview)
     lab.reporter.command(report.overview)
-    for pattern in (p for p in PATTERNS if p in patterns):
+    for pattern in (p for p in LAB_PATTERNS if p in patterns):
         commands = COMMANDS[pattern]
         result = PatternResult(pattern, commands.title)
         report.patterns.append(result)

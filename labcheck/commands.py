@@ -249,6 +249,9 @@ COMMANDS: dict[str, PatternCommands] = {
         ),
     ),
 }
+# The patterns of the lab's text, which the checker walks, in the lab's order. The program may
+# register more (components/registry.py); the checker knows the commands of these.
+LAB_PATTERNS = tuple(COMMANDS)
 
 
 def readme_command_lines(namespace: str = DEFAULT_NAMESPACE) -> list[str]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pulumi
 import pytest
 import yaml
 
+from components import PATTERNS
 from components.settings import DEFAULTS
 from tests.harness import ROOT, run_program
 
@@ -68,3 +70,13 @@ def test_rsa_keys_take_the_configured_size() -> None:
     assert key.inputs["algorithm"] == "RSA"
     assert key.inputs["rsaBits"] == 3072
     assert "ecdsaCurve" not in key.inputs
+
+
+def test_the_readme_names_registered_patterns_in_their_order() -> None:
+    """The README's `patterns` row lists the patterns a user can set: registered ones, in the
+    registry's order (a pattern registered later may be missing there, not misnamed)."""
+    readme = (ROOT / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `patterns` |"))
+    named = re.findall(r"`([a-z-]+)`", row.split("any of", 1)[1].split(".", 1)[0])
+    assert named
+    assert named == [pattern for pattern in PATTERNS if pattern in named]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from components import REGISTRY
 from tests import k8s
 from tests.harness import ProgramRun, run
 
 COMPONENTS = Path(__file__).resolve().parent.parent / "components"
-PATTERN_DIRS = ("sidecar", "adapter", "ambassador", "init_containers", "native_sidecar")
+# Each registered pattern's package directory, by its setting.
+PATTERN_DIRS = {pattern.setting: Path(inspect.getfile(pattern.component)).parent for pattern in REGISTRY}
 
 
 def _component_classes() -> list[tuple[Path, ast.ClassDef]]:
@@ -28,14 +31,16 @@ def _component_classes() -> list[tuple[Path, ast.ClassDef]]:
 
 
 def test_there_is_one_component_per_pattern_plus_the_lab() -> None:
-    assert sorted(cls.name for _, cls in _component_classes()) == [
-        "Adapter",
-        "Ambassador",
-        "InitContainers",
-        "MultiContainerLab",
-        "NativeSidecar",
-        "Sidecar",
-    ]
+    found = {(path.parent, cls.name) for path, cls in _component_classes()}
+    registered = {(PATTERN_DIRS[p.setting], p.component.__name__) for p in REGISTRY}
+    assert found == registered | {(COMPONENTS, "MultiContainerLab")}
+
+
+def test_each_pattern_lives_in_its_own_package_named_after_its_setting() -> None:
+    for setting, directory in PATTERN_DIRS.items():
+        assert directory.parent == COMPONENTS, setting
+        assert directory.name == setting.replace("-", "_"), setting
+    assert len(set(PATTERN_DIRS.values())) == len(REGISTRY)
 
 
 @pytest.mark.parametrize(("path", "cls"), _component_classes(), ids=lambda v: getattr(v, "name", ""))
@@ -56,18 +61,18 @@ def test_each_component_uses_a_patterns_type_token_and_registers_outputs_last(pa
 
 def test_every_script_and_config_beside_a_component_is_shipped_verbatim(lab: ProgramRun) -> None:
     on_disk = {
-        (path.parent.name, path.name): path.read_text()
-        for directory in PATTERN_DIRS
-        for path in (COMPONENTS / directory).iterdir()
+        (setting, path.name): path.read_text()
+        for setting, directory in PATTERN_DIRS.items()
+        for path in directory.iterdir()
         if path.suffix in (".sh", ".awk", ".conf")
     }
-    assert len(on_disk) == 10
+    assert on_disk
     shipped = {}
     for config_map in lab.of_type("kubernetes:core/v1:ConfigMap"):
-        component = lab.by_urn(config_map.parent)
-        directory = next(d for d in PATTERN_DIRS if component.name == "lab-" + d.replace("_", "-"))
+        # The lab names each pattern's component lab-<setting>.
+        setting = lab.by_urn(config_map.parent).name.removeprefix("lab-")
         for key, text in config_map.inputs["data"].items():
-            shipped[(directory, key)] = text
+            shipped[(setting, key)] = text
         assert config_map.inputs["immutable"] is True
         assert k8s.name_of(config_map).startswith(config_map.name)
     assert shipped == on_disk

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
-from components import PATTERNS
 from components.defaults import FIRST_UNALLOCATED_UID
-from labcheck import LabReport, check
+from labcheck import LAB_PATTERNS, LabReport, check
 from labcheck.report import TextReporter
 from tests.e2e.support import ROOT, Kubectl
 
@@ -44,7 +43,7 @@ def lab(stack: auto.Stack, kubectl: Kubectl) -> Iterator[auto.Stack]:
 def walk(kubeconfig: str, *patterns: str, experiments: tuple[str, ...] = ()) -> LabReport:
     """The checker's walk, printed as it goes (pytest shows it when a test fails)."""
     reporter = TextReporter(sys.stdout)
-    return check(patterns or PATTERNS, kubeconfig=kubeconfig, experiments=experiments, reporter=reporter)
+    return check(patterns or LAB_PATTERNS, kubeconfig=kubeconfig, experiments=experiments, reporter=reporter)
 
 
 def failures(report: LabReport) -> list[str]:
@@ -66,11 +65,11 @@ def test_the_checker_walks_every_pattern_and_each_behaves_as_the_lab_says(lab: a
     )
     print(run.stdout, run.stderr)
     assert run.returncode == 0, run.stdout[-3000:]
-    assert run.stdout.rstrip().splitlines()[-1] == f"{len(PATTERNS)} passed, 0 failed"
+    assert run.stdout.rstrip().splitlines()[-1] == f"{len(LAB_PATTERNS)} passed, 0 failed"
     # The same walk through the package, for what each expectation saw.
     report = walk(kubeconfig)
     assert report.passed, failures(report)
-    assert [r.pattern for r in report.patterns] == list(PATTERNS)
+    assert [r.pattern for r in report.patterns] == list(LAB_PATTERNS)
     assert not any(experiment_verdicts(report, n) for n in (2, 3))
 
 
@@ -108,7 +107,7 @@ def test_every_running_container_runs_as_a_user_no_distribution_allocates(lab: a
             uid = kubectl.run("exec", "-n", NAMESPACE, name, "-c", status["name"], "--", "id", "-u").stdout.strip()
             assert int(uid) >= FIRST_UNALLOCATED_UID, (name, status["name"], uid)
             checked += 1
-    assert checked >= len(PATTERNS)
+    assert checked >= len(LAB_PATTERNS)
 
 
 def test_experiment_1_a_killed_native_sidecar_restarts_and_the_app_keeps_running(
