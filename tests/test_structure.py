@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from components import REGISTRY
+from components.registry import PACKAGES
 from tests import k8s
 from tests.harness import ProgramRun, run
 
@@ -110,3 +111,15 @@ def test_every_file_the_toolchain_builds_from_is_in_git_and_a_regular_file() -> 
     ).stdout.split()
     assert untracked == []
     assert [path for path in toolchain.rglob("*") if path.is_symlink()] == []
+
+
+def test_every_pattern_package_is_registered() -> None:
+    declaring = {
+        path.parent.name
+        for path in COMPONENTS.glob("*/__init__.py")
+        if any(
+            isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "PATTERN" for t in node.targets)
+            for node in ast.parse(path.read_text()).body
+        )
+    }
+    assert declaring == set(PACKAGES)
