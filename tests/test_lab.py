@@ -67,14 +67,9 @@ def test_a_configured_namespace_is_used_everywhere() -> None:
 
 def test_every_resource_is_a_child_of_a_component_of_the_lab(lab: ProgramRun) -> None:
     components = {r.urn: r for r in lab.resources if not r.custom}
-    assert {r.type for r in components.values()} == {
-        "multicontainer:patterns:Lab",
-        "multicontainer:patterns:Sidecar",
-        "multicontainer:patterns:Adapter",
-        "multicontainer:patterns:Ambassador",
-        "multicontainer:patterns:InitContainers",
-        "multicontainer:patterns:NativeSidecar",
-    }
+    # The lab, and one component per registered pattern, named after its setting.
+    assert {r.name for r in components.values()} == {"lab"} | {f"lab-{pattern}" for pattern in PATTERNS}
+    assert all(r.type.startswith("multicontainer:patterns:") for r in components.values())
     for resource in lab.resources:
         if resource.type in ("multicontainer:patterns:Lab", "pulumi:providers:kubernetes"):
             continue
