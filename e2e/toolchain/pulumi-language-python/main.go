@@ -396,19 +396,11 @@ func (h *host) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.Plugin
 	return &pulumirpc.PluginInfo{Version: version.Version}, nil
 }
 
-// streamWriter forwards install output to the engine.
-type streamWriter struct {
-	send   func(*pulumirpc.InstallDependenciesResponse) error
-	stderr bool
-}
+// chunkWriter forwards what a child process writes to the engine, one message per write.
+type chunkWriter func([]byte) error
 
-func (w streamWriter) Write(p []byte) (int, error) {
-	b := append([]byte(nil), p...)
-	resp := &pulumirpc.InstallDependenciesResponse{Stdout: b}
-	if w.stderr {
-		resp = &pulumirpc.InstallDependenciesResponse{Stderr: b}
-	}
-	if err := w.send(resp); err != nil {
+func (w chunkWriter) Write(p []byte) (int, error) {
+	if err := w(append([]byte(nil), p...)); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -425,39 +417,13 @@ func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 	if err != nil {
 		return err
 	}
-	var out, errOut io.Writer = streamWriter{send: server.Send}, streamWriter{send: server.Send, stderr: true}
+	var out, errOut io.Writer = chunkWriter(func(b []byte) error {
+		return server.Send(&pulumirpc.InstallDependenciesResponse{Stdout: b})
+	}), chunkWriter(func(b []byte) error {
+		return server.Send(&pulumirpc.InstallDependenciesResponse{Stderr: b})
+	})
 	return tc.InstallDependencies(server.Context(), dir, req.GetUseLanguageVersionTools(),
 		true /*showOutput*/, out, errOut)
-}
-
-// pluginStream sends a plugin's output to the engine. The two copies of its stdout and stderr run
-// concurrently, and a gRPC stream takes one Send at a time.
-type pluginStream struct {
-	mu     sync.Mutex
-	server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse]
-}
-
-func (s *pluginStream) send(resp *pulumirpc.RunPluginResponse) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.server.Send(resp)
-}
-
-type pluginOutput struct {
-	stream *pluginStream
-	stderr bool
-}
-
-func (w pluginOutput) Write(p []byte) (int, error) {
-	b := append([]byte(nil), p...)
-	resp := &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}}
-	if w.stderr {
-		resp = &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}}
-	}
-	if err := w.stream.send(resp); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }
 
 // RunPlugin runs the plugin in the request's program directory, whose PulumiPolicy.yaml or
@@ -481,8 +447,20 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest,
 	if err != nil {
 		return err
 	}
-	stream := &pluginStream{server: server}
-	stdout, stderr := pluginOutput{stream: stream}, pluginOutput{stream: stream, stderr: true}
+	// The copies of the plugin's stdout and stderr run concurrently; a gRPC stream takes one Send
+	// at a time.
+	var mu sync.Mutex
+	send := func(resp *pulumirpc.RunPluginResponse) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return server.Send(resp)
+	}
+	stdout := chunkWriter(func(b []byte) error {
+		return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}})
+	})
+	stderr := chunkWriter(func(b []byte) error {
+		return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}})
+	})
 	if err := tc.EnsureVenv(ctx, dir, false, true, stderr, stderr); err != nil {
 		return fmt.Errorf("preparing the virtualenv of the plugin in %s: %w", dir, err)
 	}
@@ -511,7 +489,7 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest,
 		}
 		code = int32(exitErr.ExitCode())
 	}
-	return stream.send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: code}})
+	return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: code}})
 }
 
 // aboutScript prints what the engine records of the interpreter with every update. One
