@@ -368,4 +368,4 @@ def test_every_web_server_is_restarted_when_it_stops_answering_itself() -> None:
                 assert f"location = {probe['path']} {{" in conf, (k8s.name_of(workload), container["name"])
                 assert "return 200" in conf.split(f"location = {probe['path']} {{", 1)[1].split("}", 1)[0]
             probed.append((k8s.name_of(workload), container["name"]))
-    assert {name for name, _ in probed} == {"ambassador-proxy", "sidecar-proxy"}
+    assert {"ambassador-proxy", "sidecar-proxy"} <= {name for name, _ in probed}
