@@ -14,7 +14,7 @@ from .defaults import BUSYBOX_IMAGE, DB_IMAGE, NGINX_IMAGE, Resources
 from .labels import object_labels
 from .registry import PATTERNS, REGISTRY
 from .tls import TlsSettings
-from .workloads import default_deny
+from .workloads import Workload, default_deny
 
 POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")
 # The Pod Security Standards as Kubernetes 1.29, the lab's oldest cluster, defines them: a newer
@@ -107,14 +107,14 @@ class MultiContainerLab(pulumi.ComponentResource):
         enabled = set(args.patterns)
         # Each enabled pattern's component, by setting, in the registry's order.
         self.patterns: dict[str, Any] = {}
-        workloads: dict[str, pulumi.Output[str]] = {}
+        self.workload_objects: dict[str, Workload] = {}
         commands: dict[str, pulumi.Output[list[str]]] = {}
         exports: dict[str, pulumi.Output[Any]] = {}
         self.experiments: list[str] = []
         for pattern in (p for p in REGISTRY if p.setting in enabled):
             component = pattern.component(f"{name}-{pattern.setting}", pattern.args(args, common), child)
             self.patterns[pattern.setting] = component
-            workloads.update(pattern.workload_names(component))
+            self.workload_objects.update(pattern.keyed_workloads(component))
             commands[pattern.setting] = component.kubectl_commands
             exports.update(pattern.exports(component))
             self.experiments += [
@@ -122,7 +122,8 @@ class MultiContainerLab(pulumi.ComponentResource):
             ]
 
         self.namespace = namespace
-        self.workloads = pulumi.Output.all(**workloads).apply(dict)
+        names = {key: workload.resource.metadata.name for key, workload in self.workload_objects.items()}
+        self.workloads = pulumi.Output.all(**names).apply(dict)
         self.kubectl_commands = pulumi.Output.all(**commands).apply(dict)
         # Outputs of the patterns' own, for the stack to export (the ambassador's certificate facts).
         self.pattern_exports = exports

@@ -247,10 +247,10 @@ class Pattern(Generic[ArgsT, ComponentT]):
     args: Callable[[LabSettings, Mapping[str, Any]], ArgsT]
     """Its component's arguments from the lab's settings and the arguments every pattern of the
     lab shares (:class:`PatternArgs`' fields, passed on as they are)."""
-    workloads: Callable[[ComponentT], Mapping[str, pulumi.Output[str]]]
-    """The names of its workloads by role: ``""`` for the one its kubectl commands are about, which
-    the lab's ``workloads`` output lists under the setting, and any other role under
-    ``<setting>-<role>`` (the init-containers pattern's ``db``)."""
+    workloads: Callable[[ComponentT], Mapping[str, Workload]]
+    """Its workloads by role: ``""`` for the one its kubectl commands are about, which the lab's
+    ``workloads`` output lists under the setting, and any other role under ``<setting>-<role>``
+    (the init-containers pattern's ``db``)."""
     experiments: Sequence[Experiment] = ()
     exports: Callable[[ComponentT], Mapping[str, pulumi.Output[Any]]] = _no_exports
     """Stack outputs of its own (e.g. the ambassador's certificate facts)."""
@@ -258,8 +258,8 @@ class Pattern(Generic[ArgsT, ComponentT]):
     def __post_init__(self) -> None:
         naming.dns1123_label("pattern setting", self.setting)
 
-    def workload_names(self, component: ComponentT) -> dict[str, pulumi.Output[str]]:
-        """Its workloads' names keyed as the lab's ``workloads`` output keys them."""
+    def keyed_workloads(self, component: ComponentT) -> dict[str, Workload]:
+        """Its workloads keyed as the lab's ``workloads`` output keys them."""
         return {
             self.setting + (f"-{role}" if role else ""): workload
             for role, workload in self.workloads(component).items()

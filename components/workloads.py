@@ -30,6 +30,8 @@ class Workload:
     labels: Labels
     template: PodTemplate
     resource: k8s.core.v1.Pod | k8s.apps.v1.Deployment
+    replicas: int = 1
+    """How many pods of the template it runs (a Pod: one)."""
 
 
 def _fixed_name_options(
@@ -98,7 +100,7 @@ def deployment(
         ),
         opts=_fixed_name_options(opts),
     )
-    return Workload(name, labels, template, resource)
+    return Workload(name, labels, template, resource, replicas)
 
 
 def service(

@@ -90,5 +90,5 @@ PATTERN = Pattern(
     setting="adapter",
     component=Adapter,
     args=lambda lab, common: AdapterArgs(image=lab.busybox_image, **common),
-    workloads=lambda adapter: {"": adapter.pod_name},
+    workloads=lambda adapter: {"": adapter.workload},
 )

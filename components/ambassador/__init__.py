@@ -146,7 +146,7 @@ PATTERN = Pattern(
     args=lambda lab, common: AmbassadorArgs(
         app_image=lab.nginx_image, proxy_image=lab.nginx_image, tls=lab.tls, **common
     ),
-    workloads=lambda ambassador: {"": ambassador.pod_name},
+    workloads=lambda ambassador: {"": ambassador.workload},
     exports=lambda ambassador: {
         "ambassador_cert_expiry": ambassador.cert_expiry,
         "ambassador_cert_sha256_fingerprint": ambassador.cert_sha256_fingerprint,

@@ -154,7 +154,7 @@ PATTERN = Pattern(
     args=lambda lab, common: InitContainersArgs(
         image=lab.busybox_image, db_image=lab.db_image, failing_init=lab.failing_init, **common
     ),
-    workloads=lambda init: {"": init.pod_name, "db": init.db_service_name},
+    workloads=lambda init: {"": init.workload, "db": init.db_workload},
     experiments=[
         Experiment(
             setting="failingInit",

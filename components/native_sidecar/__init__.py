@@ -111,7 +111,7 @@ PATTERN = Pattern(
     args=lambda lab, common: NativeSidecarArgs(
         app_image=lab.nginx_image, proxy_image=lab.nginx_image, native=lab.native_sidecar, **common
     ),
-    workloads=lambda sidecar: {"": sidecar.deployment_name},
+    workloads=lambda sidecar: {"": sidecar.workload},
     experiments=[
         Experiment(
             setting="nativeSidecar",

@@ -89,5 +89,5 @@ PATTERN = Pattern(
     setting="sidecar",
     component=Sidecar,
     args=lambda lab, common: SidecarArgs(image=lab.busybox_image, **common),
-    workloads=lambda sidecar: {"": sidecar.pod_name},
+    workloads=lambda sidecar: {"": sidecar.workload},
 )
