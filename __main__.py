@@ -4,10 +4,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import MultiContainerLab, SettingError
-from components.settings import load_settings
+from components.classroom import Classroom, ClassroomArgs
+from components.settings import kubeconfig_server, load_settings
 
 try:
     settings = load_settings(pulumi.Config())
+    server = (settings.classroom_server or kubeconfig_server(settings.kube_context)) if settings.learners else ""
 except SettingError as error:
     # A clean message, no traceback, and nothing registered.
     raise pulumi.RunError(f"configuration error: {error}") from None
@@ -17,14 +19,30 @@ except SettingError as error:
 # bare Pod as a dry-run patch of the Pod still running under that name, which the API server
 # refuses (a Pod's spec is immutable), so every preview of a change that rolls a pod would fail.
 provider = k8s.Provider("kubernetes", context=settings.kube_context, enable_server_side_apply=False)
-lab = MultiContainerLab("lab", settings.lab, pulumi.ResourceOptions(providers=[provider]))
+options = pulumi.ResourceOptions(providers=[provider])
 
-for experiment in lab.experiments:
+if settings.learners:
+    # A classroom: one lab per learner, each with its own namespace, account and quota.
+    classroom = Classroom(
+        "classroom",
+        ClassroomArgs(
+            lab=settings.lab, learners=settings.learners, namespace_template=settings.learner_namespace, server=server
+        ),
+        options,
+    )
+    labs = list(classroom.labs.values())
+    pulumi.export("namespaces", classroom.namespaces)
+    pulumi.export("learner_kubeconfigs", classroom.kubeconfigs)
+else:
+    lab = MultiContainerLab("lab", settings.lab, options)
+    labs = [lab]
+    pulumi.export("namespace", lab.namespace)
+    pulumi.export("workloads", lab.workloads)
+    pulumi.export("kubectl_commands", lab.kubectl_commands)
+    for key, value in lab.pattern_exports.items():
+        pulumi.export(key, value)
+
+# The experiments are the same in every lab.
+for experiment in labs[0].experiments:
     pulumi.log.warn(experiment)
-
-pulumi.export("namespace", lab.namespace)
-pulumi.export("workloads", lab.workloads)
-pulumi.export("kubectl_commands", lab.kubectl_commands)
-pulumi.export("experiments", lab.experiments)
-for key, value in lab.pattern_exports.items():
-    pulumi.export(key, value)
+pulumi.export("experiments", labs[0].experiments)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pulumi_kubernetes as k8s
 
@@ -44,6 +45,15 @@ class Resources:
         for request_setting, request, limit_setting, limit in pairs:
             if naming.quantity(request_setting, request) > naming.quantity(limit_setting, limit):
                 raise naming.SettingError(request_setting, request, f"at most '{limit_setting}' ({limit})")
+
+    def amounts(self) -> dict[str, Decimal]:
+        """Each amount in base units (cores, bytes), keyed as a ResourceQuota keys them."""
+        return {
+            "requests.cpu": naming.parse_quantity(self.cpu_request),
+            "requests.memory": naming.parse_quantity(self.memory_request),
+            "limits.cpu": naming.parse_quantity(self.cpu_limit),
+            "limits.memory": naming.parse_quantity(self.memory_limit),
+        }
 
     def to_args(self) -> k8s.core.v1.ResourceRequirementsArgs:
         return k8s.core.v1.ResourceRequirementsArgs(

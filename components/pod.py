@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Literal
 
 import pulumi
@@ -237,6 +238,23 @@ class PodTemplate:
                         f"two different volumes are named '{mount.volume.name}' (container '{container.name}')"
                     )
         return list(volumes.values())
+
+    def effective_resources(self) -> dict[str, Decimal]:
+        """What the pod counts for in a ResourceQuota and the scheduler (requests.cpu, ...): the
+        most of its running containers (native sidecars included) and of each init container
+        with the native sidecars started before it, as Kubernetes computes it."""
+        totals: dict[str, Decimal] = {}
+        for key in Resources().amounts():
+            amount = {id(c): c.resources.amounts()[key] for c in self.all_containers}
+            native = list(self.sidecars) if self.native_sidecars else []
+            running = sum((amount[id(c)] for c in [*self.containers, *native]), Decimal(0))
+            peak, started = Decimal(0), Decimal(0)
+            for container in [*self.sidecars, *self.init_containers]:
+                peak = max(peak, started + amount[id(container)])
+                if container in native:
+                    started += amount[id(container)]
+            totals[key] = max(running, peak)
+        return totals
 
     def metadata_annotations(self) -> dict[str, pulumi.Input[str]]:
         annotations = dict(self.annotations)

@@ -8,10 +8,16 @@ accepts, before a single resource is registered.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
+import yaml
+
 from . import naming
+from .classroom import DEFAULT_NAMESPACE_TEMPLATE, learner_namespaces
 from .defaults import Resources
 from .lab import LabArgs
 from .naming import SettingError
@@ -43,6 +49,9 @@ DEFAULTS: dict[str, object] = {
     "failingInit": LAB_DEFAULTS.failing_init,
     "podSecurity": LAB_DEFAULTS.pod_security,
     "networkPolicies": LAB_DEFAULTS.network_policies,
+    "learners": [],
+    "learnerNamespace": DEFAULT_NAMESPACE_TEMPLATE,
+    "classroomServer": "",
 }
 
 
@@ -56,6 +65,11 @@ class ConfigSource(Protocol):
 class Settings:
     kube_context: str | None
     lab: LabArgs
+    learners: tuple[str, ...] = ()
+    """With learners, a classroom: one lab per learner, in namespaces named by ``learner_namespace``."""
+    learner_namespace: str = DEFAULT_NAMESPACE_TEMPLATE
+    classroom_server: str = ""
+    """The API server's URL for the learners' kubeconfigs; empty: the kubeconfig context's."""
 
 
 def _text(config: ConfigSource, key: str) -> str:
@@ -78,22 +92,44 @@ def _bool(config: ConfigSource, key: str) -> bool:
     raise SettingError(key, raw, "true or false")
 
 
-def _patterns(config: ConfigSource) -> list[str]:
-    raw = config.get("patterns")
+def _names(config: ConfigSource, key: str, expected: str) -> list[str] | None:
+    """A list of names (Pulumi.yaml declares an array: the engine hands it over as JSON)."""
+    raw = config.get(key)
     if raw is None:
-        return list(PATTERNS)
-    # Pulumi.yaml declares an array: the engine hands it over as JSON.
+        return None
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
-        raise SettingError("patterns", raw, "a list of pattern names: " + ", ".join(PATTERNS)) from None
+        raise SettingError(key, raw, expected) from None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise SettingError("patterns", raw, "a list of pattern names: " + ", ".join(PATTERNS))
+        raise SettingError(key, raw, expected)
+    return value
+
+
+def _patterns(config: ConfigSource) -> list[str]:
+    value = _names(config, "patterns", "a list of pattern names: " + ", ".join(PATTERNS))
+    if value is None:
+        return list(PATTERNS)
     if not value:
-        raise SettingError("patterns", raw, "at least one of " + ", ".join(PATTERNS))
+        raise SettingError("patterns", config.get("patterns"), "at least one of " + ", ".join(PATTERNS))
     for item in value:
         naming.one_of("patterns", item, PATTERNS)
     return value
+
+
+def _classroom(config: ConfigSource) -> tuple[tuple[str, ...], str, str]:
+    learners = _names(config, "learners", "a list of learner names (DNS-1123 labels)") or []
+    template = _text(config, "learnerNamespace")
+    server = config.get("classroomServer") or ""
+    if learners:
+        learner_namespaces(learners, template)
+        if config.get("namespace") is not None:
+            raise SettingError(
+                "namespace", config.get("namespace"), "unset with learners: learnerNamespace names each learner's"
+            )
+    if server and not server.startswith("https://"):
+        raise SettingError("classroomServer", server, "the API server's https:// URL, or empty for the kubeconfig's")
+    return tuple(learners), template, server
 
 
 def load_settings(config: ConfigSource) -> Settings:
@@ -136,4 +172,36 @@ def load_settings(config: ConfigSource) -> Settings:
         pod_security=_text(config, "podSecurity"),
         network_policies=_bool(config, "networkPolicies"),
     )
-    return Settings(kube_context=kube_context, lab=lab)
+    learners, learner_namespace, classroom_server = _classroom(config)
+    return Settings(
+        kube_context=kube_context,
+        lab=lab,
+        learners=learners,
+        learner_namespace=learner_namespace,
+        classroom_server=classroom_server,
+    )
+
+
+def kubeconfig_server(context: str | None, environ: Mapping[str, str] = os.environ) -> str:
+    """The API server URL of ``context`` (or the current context) in the user's kubeconfig, as
+    kubectl finds it: the files of KUBECONFIG, else ~/.kube/config."""
+    paths = [p for p in environ.get("KUBECONFIG", "").split(os.pathsep) if p] or [
+        str(Path(environ.get("HOME", "~")).expanduser() / ".kube" / "config")
+    ]
+    configs = []
+    for path in paths:
+        try:
+            configs.append(yaml.safe_load(Path(path).read_text()) or {})
+        except (OSError, yaml.YAMLError):
+            continue
+    current = context or next((c["current-context"] for c in configs if c.get("current-context")), None)
+    contexts = {c["name"]: c.get("context", {}) for config in configs for c in config.get("contexts") or []}
+    clusters = {c["name"]: c.get("cluster", {}) for config in configs for c in config.get("clusters") or []}
+    server = clusters.get(contexts.get(current or "", {}).get("cluster", ""), {}).get("server", "")
+    if not server:
+        raise SettingError(
+            "classroomServer",
+            "",
+            f"the API server's https:// URL: context '{current}' has no cluster server in {os.pathsep.join(paths)}",
+        )
+    return str(server)

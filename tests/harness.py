@@ -7,6 +7,7 @@ real PEMs.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import ipaddress
@@ -117,6 +118,16 @@ class LabMocks(pulumi.runtime.Mocks):
                 # What the provider's auto-naming would do: the resource name plus a suffix.
                 metadata["name"] = f"{args.name}-{hashlib.sha1(args.name.encode()).hexdigest()[:8]}"
             state["metadata"] = metadata
+            if args.typ == "kubernetes:core/v1:Secret" and inputs.get("type") == "kubernetes.io/service-account-token":
+                # What the token controller writes into a ServiceAccount's token Secret.
+                account = metadata["annotations"]["kubernetes.io/service-account.name"]
+                state["data"] = {
+                    "token": base64.b64encode(f"token-of-{metadata['namespace']}-{account}".encode()).decode(),
+                    "ca.crt": base64.b64encode(
+                        b"-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n"
+                    ).decode(),
+                    "namespace": base64.b64encode(str(metadata["namespace"]).encode()).decode(),
+                }
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
