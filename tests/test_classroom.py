@@ -1,0 +1,213 @@
+"""The classroom under mocks: one lab per learner, each learner's objects in their namespace, their
+rights exactly the lab's, a quota that holds their lab and no more, and a kubeconfig each."""
+
+from __future__ import annotations
+
+import base64
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.classroom import LEARNER_RULES
+from components.naming import parse_quantity
+from components.settings import kubeconfig_server
+from tests import k8s
+from tests.harness import ProgramRun, Registered, run_program
+
+LEARNERS = ("alice", "bob")
+SERVER = "https://10.250.0.1:6443"
+CLASSROOM = {"learners": '["alice", "bob"]', "classroomServer": SERVER}
+ACCESS_TYPES = [
+    "kubernetes:core/v1:ServiceAccount",
+    "kubernetes:rbac.authorization.k8s.io/v1:Role",
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+    "kubernetes:core/v1:ResourceQuota",
+    "kubernetes:core/v1:LimitRange",
+]
+TOKEN_TYPE = "kubernetes.io/service-account-token"
+
+
+@pytest.fixture(scope="module")
+def classroom() -> ProgramRun:
+    return run_program(CLASSROOM)
+
+
+def _namespaced(run: ProgramRun, namespace: str) -> list[Registered]:
+    return [r for r in run.kubernetes_objects() if r.inputs["metadata"].get("namespace") == namespace]
+
+
+def test_each_learner_gets_the_whole_lab_in_a_namespace_of_their_own(classroom: ProgramRun) -> None:
+    single = run_program()
+    lab_objects = sorted((r.type, k8s.name_of(r)) for r in _namespaced(single, "multi-container-demo"))
+    assert classroom.exports["namespaces"] == {learner: f"multi-container-{learner}" for learner in LEARNERS}
+    namespaces = [k8s.name_of(r) for r in classroom.of_type("kubernetes:core/v1:Namespace")]
+    assert sorted(namespaces) == sorted(classroom.exports["namespaces"].values())
+    for learner, namespace in classroom.exports["namespaces"].items():
+        objects = _namespaced(classroom, namespace)
+        # The lab's objects, plus the learner's account, rights, quota, limits and token.
+        access = [r for r in objects if r.type in ACCESS_TYPES or r.inputs.get("type") == TOKEN_TYPE]
+        assert sorted(r.type for r in objects if r not in access) == sorted(t for t, _ in lab_objects)
+        assert sorted(r.type for r in access) == sorted([*ACCESS_TYPES, "kubernetes:core/v1:Secret"])
+        # Every object of the learner carries the learner as its instance.
+        for resource in objects:
+            assert resource.inputs["metadata"]["labels"]["app.kubernetes.io/instance"] == learner, resource.name
+    # Nothing of the classroom lives outside the learners' namespaces.
+    inside = {r.urn for namespace in namespaces for r in _namespaced(classroom, namespace)}
+    outside = [
+        r.name
+        for r in classroom.kubernetes_objects()
+        if r.urn not in inside and r.type != "kubernetes:core/v1:Namespace"
+    ]
+    assert outside == []
+
+
+def test_the_learners_rights_are_exactly_the_labs(classroom: ProgramRun) -> None:
+    roles = classroom.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    assert len(roles) == len(LEARNERS)
+    expected = [
+        {"apiGroups": list(groups), "resources": list(resources), "verbs": list(verbs)}
+        for groups, resources, verbs in LEARNER_RULES
+    ]
+    for role in roles:
+        assert role.inputs["rules"] == expected
+        granted = {
+            (g, r, v)
+            for rule in role.inputs["rules"]
+            for g in rule["apiGroups"]
+            for r in rule["resources"]
+            for v in rule["verbs"]
+        }
+        # What a learner must never do: read Secrets, change workloads, escalate.
+        assert not any(r in ("secrets", "serviceaccounts", "roles", "rolebindings") for _, r, _ in granted)
+        assert not any(v in ("create", "update", "patch") for _, r, v in granted if r in ("pods", "deployments"))
+        assert not any(v == "*" or r == "*" for _, r, v in granted)
+    # No ClusterRole and no ClusterRoleBinding: nothing outside the learner's namespace.
+    assert not [r for r in classroom.resources if "ClusterRole" in r.type]
+    for binding in classroom.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"):
+        namespace = binding.inputs["metadata"]["namespace"]
+        assert binding.inputs["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "lab-learner",
+        }
+        assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": "learner", "namespace": namespace}]
+
+
+def _pod_amounts(spec: dict[str, Any], key: str) -> Decimal:
+    """A pod's effective amount (Kubernetes' rule for init containers and native sidecars),
+    from the rendered spec."""
+    section, resource = key.split(".")
+
+    def amount(container: dict[str, Any]) -> Decimal:
+        return parse_quantity(str(container["resources"][section][resource]))
+
+    inits = spec.get("initContainers") or []
+    sidecars = [c for c in inits if c.get("restartPolicy") == "Always"]
+    running = sum((amount(c) for c in [*spec["containers"], *sidecars]), Decimal(0))
+    peak, started = Decimal(0), Decimal(0)
+    for container in inits:
+        peak = max(peak, started + amount(container))
+        if container.get("restartPolicy") == "Always":
+            started += amount(container)
+    return max(running, peak)
+
+
+@pytest.mark.parametrize("config", [{}, {"nativeSidecar": "false", "failingInit": "true"}, {"cpuLimit": "250m"}])
+def test_the_quota_holds_the_lab_and_one_rolling_update_of_each_deployment(config: dict[str, str]) -> None:
+    run = run_program({**CLASSROOM, **config})
+    for namespace in run.exports["namespaces"].values():
+        objects = _namespaced(run, namespace)
+        (quota,) = [r for r in objects if r.type == "kubernetes:core/v1:ResourceQuota"]
+        hard = quota.inputs["spec"]["hard"]
+        workloads = [r for r in objects if r.type in k8s.WORKLOAD_TYPES]
+        # Each Deployment may surge one pod while it rolls.
+        counts = {w.urn: 2 if w.type == "kubernetes:apps/v1:Deployment" else 1 for w in workloads}
+        assert int(hard["pods"]) == sum(counts.values())
+        for key in ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory"):
+            needed = sum(_pod_amounts(k8s.pod_spec(w), key) * counts[w.urn] for w in workloads)
+            assert parse_quantity(hard[key]) == needed, (namespace, key)
+        (limits,) = [r for r in objects if r.type == "kubernetes:core/v1:LimitRange"]
+        (item,) = limits.inputs["spec"]["limits"]
+        container = k8s.all_containers(k8s.pod_spec(workloads[0]))[0]["resources"]
+        assert item["default"] == item["max"] == container["limits"]
+        assert item["defaultRequest"] == container["requests"]
+
+
+def test_each_learner_gets_a_kubeconfig_for_their_namespace_as_a_secret_output(classroom: ProgramRun) -> None:
+    assert "learner_kubeconfigs" in classroom.secret_exports
+    tokens = {
+        r.inputs["metadata"]["namespace"]: r
+        for r in classroom.of_type("kubernetes:core/v1:Secret")
+        if r.inputs.get("type") == TOKEN_TYPE
+    }
+    for learner, text in classroom.exports["learner_kubeconfigs"].items():
+        config = yaml.safe_load(text)
+        namespace = classroom.exports["namespaces"][learner]
+        (context,) = config["contexts"]
+        assert config["current-context"] == context["name"] == learner
+        assert context["context"]["namespace"] == namespace
+        (cluster,) = config["clusters"]
+        assert cluster["cluster"]["server"] == SERVER
+        token_secret = tokens[namespace]
+        assert token_secret.inputs["metadata"]["annotations"] == {
+            "kubernetes.io/service-account.name": "learner",
+            "pulumi.com/waitFor": "jsonpath={.data.token}",
+        }
+        state = token_secret.state["data"]
+        assert cluster["cluster"]["certificate-authority-data"] == state["ca.crt"]
+        (user,) = config["users"]
+        assert user["user"]["token"] == base64.b64decode(state["token"]).decode()
+
+
+def test_removing_a_learner_leaves_the_others_untouched(classroom: ProgramRun) -> None:
+    fewer = run_program({**CLASSROOM, "learners": '["alice"]'})
+    alice = {r.urn: r.inputs for r in classroom.resources if "alice" in r.urn}
+    assert {r.urn: r.inputs for r in fewer.resources if "alice" in r.urn}.keys() == alice.keys()
+    assert not [r for r in fewer.resources if "bob" in r.urn]
+
+
+def test_without_learners_the_single_lab_is_unchanged() -> None:
+    run = run_program()
+    assert run.exports["namespace"] == "multi-container-demo"
+    assert not run.of_type("kubernetes:core/v1:ServiceAccount")
+    assert "learner_kubeconfigs" not in run.exports
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"learners": '["alice", "alice"]'}, "each learner once (alice is there twice)"),
+        ({"learners": '["Alice"]'}, "invalid value 'Alice' for 'learners'"),
+        ({"learners": '["alice"]', "learnerNamespace": "lab"}, "a name with {learner} once"),
+        ({"learners": '["alice"]', "learnerNamespace": "{learner}-{index}"}, "a name with {learner} once"),
+        ({"learners": '["' + "a" * 60 + '"]'}, "makes 'multi-container-aaaa"),
+        ({"learners": '["alice"]', "namespace": "x"}, "unset with learners"),
+        ({"learners": "alice"}, "a list of learner names"),
+        ({"learners": '["alice"]', "classroomServer": "http://10.0.0.1"}, "the API server's https:// URL"),
+    ],
+)
+def test_bad_classroom_settings_fail_before_anything_is_registered(config: dict[str, str], message: str) -> None:
+    run = run_program({"classroomServer": SERVER, **config}, expect_error=True)
+    assert message in str(run.error)
+    assert run.resources == []
+
+
+def test_the_server_comes_from_the_kubeconfig_context(tmp_path: Path) -> None:
+    config = {
+        "current-context": "kind",
+        "contexts": [{"name": "kind", "context": {"cluster": "c1"}}, {"name": "other", "context": {"cluster": "c2"}}],
+        "clusters": [
+            {"name": "c1", "cluster": {"server": "https://127.0.0.1:6443"}},
+            {"name": "c2", "cluster": {"server": "https://10.0.0.2:6443"}},
+        ],
+    }
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(config))
+    environ = {"KUBECONFIG": str(path)}
+    assert kubeconfig_server(None, environ) == "https://127.0.0.1:6443"
+    assert kubeconfig_server("other", environ) == "https://10.0.0.2:6443"
+    with pytest.raises(Exception, match="context 'missing' has no cluster server"):
+        kubeconfig_server("missing", environ)
