@@ -123,9 +123,13 @@ def _classroom(config: ConfigSource) -> tuple[tuple[str, ...], str, str]:
     server = config.get("classroomServer") or ""
     if learners:
         learner_namespaces(learners, template)
-        if config.get("namespace") is not None:
+        # The engine hands the program Pulumi.yaml's defaults as set values: only a changed
+        # namespace is one the classroom would silently ignore.
+        if config.get("namespace") not in (None, DEFAULTS["namespace"]):
             raise SettingError(
-                "namespace", config.get("namespace"), "unset with learners: learnerNamespace names each learner's"
+                "namespace",
+                config.get("namespace"),
+                f"its default ({DEFAULTS['namespace']}) with learners: learnerNamespace names each learner's",
             )
     if server and not server.startswith("https://"):
         raise SettingError("classroomServer", server, "the API server's https:// URL, or empty for the kubeconfig's")

@@ -184,7 +184,7 @@ def test_without_learners_the_single_lab_is_unchanged() -> None:
         ({"learners": '["alice"]', "learnerNamespace": "lab"}, "a name with {learner} once"),
         ({"learners": '["alice"]', "learnerNamespace": "{learner}-{index}"}, "a name with {learner} once"),
         ({"learners": '["' + "a" * 60 + '"]'}, "makes 'multi-container-aaaa"),
-        ({"learners": '["alice"]', "namespace": "x"}, "unset with learners"),
+        ({"learners": '["alice"]', "namespace": "x"}, "its default (multi-container-demo) with learners"),
         ({"learners": "alice"}, "a list of learner names"),
         ({"learners": '["alice"]', "classroomServer": "http://10.0.0.1"}, "the API server's https:// URL"),
     ],
