@@ -5,6 +5,9 @@ a learner off the list removes only their namespace. Its own stack, destroyed at
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +17,7 @@ from pulumi import automation as auto
 
 from labcheck import LAB_PATTERNS, check, expectations, tls
 from labcheck.report import TextReporter
-from tests.e2e.support import Kubectl, local_stack
+from tests.e2e.support import ROOT, Kubectl, local_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -38,16 +41,23 @@ def classroom(project_dir: Path, state_dir: Path, kubeconfig: str, kubectl: Kube
 
 @pytest.fixture(scope="module")
 def learner_kubeconfigs(classroom: auto.Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Each learner's kubeconfig file, from the stack's secret output."""
+    """Each learner's kubeconfig file, as the instructor hands them out: scripts/kubeconfigs.sh
+    writes them from the stack's secret output."""
     output = classroom.outputs()["learner_kubeconfigs"]
     assert output.secret
-    directory = tmp_path_factory.mktemp("learners")
-    paths = {}
-    for learner, text in output.value.items():
-        path = directory / f"{learner}.kubeconfig"
-        path.write_text(text)
-        paths[learner] = str(path)
+    directory = tmp_path_factory.mktemp("learners") / "handout"
+    written = subprocess.run(
+        [str(ROOT / "scripts" / "kubeconfigs.sh"), str(directory)],
+        env={**os.environ, **classroom.workspace.env_vars, "PULUMI_STACK": classroom.name},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    paths = {Path(line).stem: line for line in written.stdout.split()}
     assert sorted(paths) == sorted(LEARNERS)
+    for learner, path in paths.items():
+        assert Path(path).read_text() == output.value[learner]
+        assert stat.S_IMODE(Path(path).stat().st_mode) == 0o600, path
     return paths
 
 
