@@ -1,0 +1,199 @@
+"""How the program, `pulumi preview`, `up` and `destroy` scale from one learner's lab to a classroom,
+beside Kubernetes' own handling of the same objects on the same cluster.
+
+For each classroom size (learners `l00`, `l01`, ...), one round measures:
+  * the program under Pulumi's mocks, in a fresh interpreter, after its imports;
+  * `pulumi preview` of the empty stack, `pulumi up --skip-preview`, a no-change `pulumi preview`
+    and `pulumi destroy --skip-preview`, through the plain CLI;
+  * `kubectl apply -f` of the same objects (rendered under mocks, the learners' namespaces renamed)
+    and `kubectl wait` for every pod, Deployment and token, `kubectl diff -f` with nothing
+    changed, and `kubectl delete namespace` of all of them.
+Prints the medians per size, the ratios, and the growth per learner between sizes.
+
+kwok runs hundreds of pods in seconds, so it is the cluster for this:
+    E2E_NODE=kwok e2e/with-cluster.sh .venv/bin/python bench/classroom.py [sizes] [rounds]
+e.g. `bench/classroom.py 1,10,50 1`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from pulumi import automation as auto
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.support import Kubectl, copy_project, local_stack, node_image_settings, run_cli  # noqa: E402
+from tests.harness import run_program  # noqa: E402
+
+PART_OF = "app.kubernetes.io/part-of=multi-container-patterns"
+KIND_ORDER = (
+    "Namespace",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ResourceQuota",
+    "LimitRange",
+    "Secret",
+    "NetworkPolicy",
+    "ConfigMap",
+    "Deployment",
+    "Pod",
+    "Service",
+)
+MOCKS_SAMPLE = """
+import json, runpy, sys, time
+import pulumi, pulumi_kubernetes, pulumi_tls
+from tests.harness import LabMocks, PROJECT, STACK, PROGRAM
+learners = json.loads(sys.argv[1])
+pulumi.runtime.set_mocks(LabMocks(), project=PROJECT, stack=STACK, preview=False)
+pulumi.runtime.set_all_config({
+    f"{PROJECT}:learners": json.dumps(learners), f"{PROJECT}:classroomServer": "https://127.0.0.1:6443",
+})
+@pulumi.runtime.test
+def run():
+    runpy.run_path(str(PROGRAM), run_name="__main__")
+    return pulumi.Output.from_input(None)
+start = time.perf_counter()
+run()
+print(f"{time.perf_counter() - start:.4f}")
+"""
+
+
+def learner_names(count: int) -> list[str]:
+    return [f"l{index:02d}" for index in range(count)]
+
+
+def program_under_mocks(learners: list[str]) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", MOCKS_SAMPLE, json.dumps(learners)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.split()[-1])
+
+
+def render_manifests(path: Path, learners: list[str], server: str) -> int:
+    """The classroom's objects as the program renders them, in namespaces `k-<learner>`."""
+    config = {
+        **node_image_settings(),
+        "learners": json.dumps(learners),
+        "learnerNamespace": "k-{learner}",
+        "classroomServer": server,
+    }
+    objects = []
+    for resource in run_program(config).kubernetes_objects():
+        manifest = dict(resource.state)
+        if manifest.get("type") == "kubernetes.io/service-account-token":
+            manifest.pop("data", None)  # the token controller writes it
+        objects.append(manifest)
+    objects.sort(key=lambda o: KIND_ORDER.index(o["kind"]))
+    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    return len(objects)
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    sizes = [int(size) for size in (sys.argv[1] if len(sys.argv) > 1 else "1,10,50").split(",")]
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    kubeconfig = os.environ["KUBECONFIG"]
+    kubectl = Kubectl(kubeconfig)
+    server = kubectl.run("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}").stdout
+    medians: dict[int, dict[str, float]] = {}
+    counts: dict[int, int] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        (work / "project").mkdir()
+        (work / "state").mkdir()
+        project = copy_project(work / "project")
+        for size in sizes:
+            learners = learner_names(size)
+            manifests = work / f"classroom-{size}.yaml"
+            counts[size] = render_manifests(manifests, learners, server)
+            stack = local_stack(project, work / "state", kubeconfig, f"classroom-{size}")
+            for index, learner in enumerate(learners):
+                stack.set_config(f"learners[{index}]", auto.ConfigValue(learner), path=True)
+            stack.set_config("learnerNamespace", auto.ConfigValue("p-{learner}"))
+            results: dict[str, list[float]] = {
+                key: []
+                for key in (
+                    "program under mocks",
+                    "first preview",
+                    "pulumi up",
+                    "no-change preview",
+                    "pulumi destroy",
+                    "apply+wait",
+                    "kubectl diff",
+                    "delete namespaces",
+                )
+            }
+
+            def apply_and_wait(manifests: Path = manifests) -> None:
+                kubectl.run("apply", "-f", str(manifests), timeout=900)
+                for what, condition in (
+                    ("pod", "condition=Ready"),
+                    ("deployment", "condition=Available"),
+                    ("secret", "jsonpath={.data.token}"),
+                ):
+                    selector = PART_OF if what != "secret" else "app.kubernetes.io/component=classroom"
+                    kubectl.run("wait", f"--for={condition}", what, "-A", "-l", selector, "--timeout=900s", timeout=910)
+
+            def diff_unchanged(manifests: Path = manifests) -> None:
+                result = kubectl.run("diff", "-f", str(manifests), check=False, timeout=900)
+                assert result.returncode == 0, f"kubectl diff found changes:\n{result.stdout[-2000:]}{result.stderr}"
+
+            for _ in range(rounds):
+                results["program under mocks"].append(program_under_mocks(learners))
+                results["first preview"].append(timed(lambda stack=stack: run_cli(stack, "preview")))
+                results["pulumi up"].append(timed(lambda stack=stack: run_cli(stack, "up", "--yes", "--skip-preview")))
+                results["no-change preview"].append(
+                    timed(lambda stack=stack: run_cli(stack, "preview", "--expect-no-changes"))
+                )
+                results["pulumi destroy"].append(
+                    timed(lambda stack=stack: run_cli(stack, "destroy", "--yes", "--skip-preview"))
+                )
+                results["apply+wait"].append(timed(apply_and_wait))
+                results["kubectl diff"].append(timed(diff_unchanged))
+                namespaces = [f"k-{learner}" for learner in learners]
+                results["delete namespaces"].append(
+                    timed(lambda namespaces=namespaces: kubectl.run("delete", "namespace", *namespaces, timeout=900))
+                )
+                print(f"{size} learners: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in results.items()), flush=True)
+            stack.workspace.remove_stack(stack.name)
+            medians[size] = {key: statistics.median(values) for key, values in results.items()}
+
+    node = kubectl.get("nodes")["items"][0]["metadata"]["name"]
+    print(f"\nmedians of {rounds} round(s) on node {node}:")
+    keys = list(next(iter(medians.values())))
+    print(f"{'learners':>20} " + " ".join(f"{size:>9}" for size in sizes))
+    print(f"{'objects':>20} " + " ".join(f"{counts[size]:>9}" for size in sizes))
+    for key in keys:
+        print(f"{key:>20} " + " ".join(f"{medians[size][key]:>8.2f}s" for size in sizes))
+    for pulumi_side, kubectl_side in (
+        ("pulumi up", "apply+wait"),
+        ("no-change preview", "kubectl diff"),
+        ("pulumi destroy", "delete namespaces"),
+    ):
+        ratios = " ".join(f"{medians[size][pulumi_side] / medians[size][kubectl_side]:>8.2f}x" for size in sizes)
+        print(f"{pulumi_side + ' / ' + kubectl_side:>40} {ratios}")
+    for low, high in itertools.pairwise(sizes):
+        growth = ", ".join(f"{key} {(medians[high][key] - medians[low][key]) / (high - low):.3f} s" for key in keys)
+        print(f"per learner from {low} to {high}: {growth}")
+
+
+if __name__ == "__main__":
+    main()
