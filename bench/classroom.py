@@ -11,8 +11,9 @@ For each classroom size (learners `l00`, `l01`, ...), one round measures:
 Prints the medians per size, the ratios, and the growth per learner between sizes.
 
 kwok runs hundreds of pods in seconds, so it is the cluster for this:
-    E2E_NODE=kwok e2e/with-cluster.sh .venv/bin/python bench/classroom.py [sizes] [rounds]
-e.g. `bench/classroom.py 1,10,50 1`.
+    E2E_NODE=kwok e2e/with-cluster.sh .venv/bin/python bench/classroom.py [sizes] [rounds] [--skip-checkpoints]
+e.g. `bench/classroom.py 1,10,50 1`. `--skip-checkpoints` runs the CLI with PULUMI_SKIP_CHECKPOINTS=true:
+a file backend then writes the state once at the end of an update instead of after every step.
 """
 
 from __future__ import annotations
@@ -108,8 +109,10 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    sizes = [int(size) for size in (sys.argv[1] if len(sys.argv) > 1 else "1,10,50").split(",")]
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    arguments = [a for a in sys.argv[1:] if a != "--skip-checkpoints"]
+    cli_env = {"PULUMI_SKIP_CHECKPOINTS": "true"} if "--skip-checkpoints" in sys.argv else {}
+    sizes = [int(size) for size in (arguments[0] if arguments else "1,10,50").split(",")]
+    rounds = int(arguments[1]) if len(arguments) > 1 else 1
     kubeconfig = os.environ["KUBECONFIG"]
     kubectl = Kubectl(kubeconfig)
     server = kubectl.run("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}").stdout
@@ -158,13 +161,15 @@ def main() -> None:
 
             for _ in range(rounds):
                 results["program under mocks"].append(program_under_mocks(learners))
-                results["first preview"].append(timed(lambda stack=stack: run_cli(stack, "preview")))
-                results["pulumi up"].append(timed(lambda stack=stack: run_cli(stack, "up", "--yes", "--skip-preview")))
+                results["first preview"].append(timed(lambda stack=stack: run_cli(stack, "preview", env=cli_env)))
+                results["pulumi up"].append(
+                    timed(lambda stack=stack: run_cli(stack, "up", "--yes", "--skip-preview", env=cli_env))
+                )
                 results["no-change preview"].append(
-                    timed(lambda stack=stack: run_cli(stack, "preview", "--expect-no-changes"))
+                    timed(lambda stack=stack: run_cli(stack, "preview", "--expect-no-changes", env=cli_env))
                 )
                 results["pulumi destroy"].append(
-                    timed(lambda stack=stack: run_cli(stack, "destroy", "--yes", "--skip-preview"))
+                    timed(lambda stack=stack: run_cli(stack, "destroy", "--yes", "--skip-preview", env=cli_env))
                 )
                 results["apply+wait"].append(timed(apply_and_wait))
                 results["kubectl diff"].append(timed(diff_unchanged))
@@ -177,7 +182,7 @@ def main() -> None:
             medians[size] = {key: statistics.median(values) for key, values in results.items()}
 
     node = kubectl.get("nodes")["items"][0]["metadata"]["name"]
-    print(f"\nmedians of {rounds} round(s) on node {node}:")
+    print(f"\nmedians of {rounds} round(s) on node {node}{' (PULUMI_SKIP_CHECKPOINTS=true)' if cli_env else ''}:")
     keys = list(next(iter(medians.values())))
     print(f"{'learners':>20} " + " ".join(f"{size:>9}" for size in sizes))
     print(f"{'objects':>20} " + " ".join(f"{counts[size]:>9}" for size in sizes))
