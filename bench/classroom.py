@@ -25,34 +25,24 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import yaml
 from pulumi import automation as auto
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.support import Kubectl, copy_project, local_stack, node_image_settings, run_cli  # noqa: E402
-from tests.harness import run_program  # noqa: E402
+from tests.e2e.support import (  # noqa: E402
+    Kubectl,
+    copy_project,
+    local_stack,
+    node_image_settings,
+    run_cli,
+    timed,
+    write_manifests,
+)
 
 PART_OF = "app.kubernetes.io/part-of=multi-container-patterns"
-KIND_ORDER = (
-    "Namespace",
-    "ServiceAccount",
-    "Role",
-    "RoleBinding",
-    "ResourceQuota",
-    "LimitRange",
-    "Secret",
-    "NetworkPolicy",
-    "ConfigMap",
-    "Deployment",
-    "Pod",
-    "Service",
-)
 MOCKS_SAMPLE = """
 import json, runpy, sys, time
 import pulumi, pulumi_kubernetes, pulumi_tls
@@ -83,31 +73,6 @@ def program_under_mocks(learners: list[str]) -> float:
     return float(out.stdout.split()[-1])
 
 
-def render_manifests(path: Path, learners: list[str], server: str) -> int:
-    """The classroom's objects as the program renders them, in namespaces `k-<learner>`."""
-    config = {
-        **node_image_settings(),
-        "learners": json.dumps(learners),
-        "learnerNamespace": "k-{learner}",
-        "classroomServer": server,
-    }
-    objects = []
-    for resource in run_program(config).kubernetes_objects():
-        manifest = dict(resource.state)
-        if manifest.get("type") == "kubernetes.io/service-account-token":
-            manifest.pop("data", None)  # the token controller writes it
-        objects.append(manifest)
-    objects.sort(key=lambda o: KIND_ORDER.index(o["kind"]))
-    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    return len(objects)
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     arguments = [a for a in sys.argv[1:] if a != "--skip-checkpoints"]
     cli_env = {"PULUMI_SKIP_CHECKPOINTS": "true"} if "--skip-checkpoints" in sys.argv else {}
@@ -126,7 +91,13 @@ def main() -> None:
         for size in sizes:
             learners = learner_names(size)
             manifests = work / f"classroom-{size}.yaml"
-            counts[size] = render_manifests(manifests, learners, server)
+            config = {
+                **node_image_settings(),
+                "learners": json.dumps(learners),
+                "learnerNamespace": "k-{learner}",
+                "classroomServer": server,
+            }
+            counts[size] = write_manifests(manifests, config)
             stack = local_stack(project, work / "state", kubeconfig, f"classroom-{size}")
             for index, learner in enumerate(learners):
                 stack.set_config(f"learners[{index}]", auto.ConfigValue(learner), path=True)

@@ -16,38 +16,18 @@ import os
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import yaml
 from pulumi import automation as auto
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e.support import Kubectl, copy_project, local_stack, node_image_settings, run_cli
-from tests.harness import run_program
+from tests.e2e.support import Kubectl, copy_project, local_stack, node_image_settings, run_cli, timed, write_manifests
 
 # One namespace per path, so no path reuses a name another deleted seconds before: the namespace
 # controller keeps a deleted namespace's name queued for a later pass (its pods' grace period / 2),
 # and a namespace of that name deleted meanwhile would be finished early by that pass.
 NAMESPACES = {"automation": "bench-automation", "cli": "bench-cli", "kubectl": "bench-kubectl"}
-# Namespace first, then its policies and what pods mount, then workloads, then Services.
-KIND_ORDER = ("Namespace", "NetworkPolicy", "ConfigMap", "Secret", "Deployment", "Pod", "Service")
-
-
-def render_manifests(path: Path) -> int:
-    config = {**node_image_settings(), "namespace": NAMESPACES["kubectl"]}
-    objects = [r.state for r in run_program(config).kubernetes_objects()]
-    objects.sort(key=lambda o: KIND_ORDER.index(o["kind"]))
-    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    return len(objects)
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -57,7 +37,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         manifests = work / "lab.yaml"
-        count = render_manifests(manifests)
+        count = write_manifests(manifests, {**node_image_settings(), "namespace": NAMESPACES["kubectl"]})
         (work / "project").mkdir()
         (work / "state").mkdir()
         project = copy_project(work / "project")

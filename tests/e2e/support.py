@@ -7,11 +7,15 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pulumi import automation as auto
+
+from tests.harness import run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "policy")
@@ -109,3 +113,42 @@ def run_cli(
     if check and result.returncode != 0:
         raise RuntimeError(f"pulumi {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+# `kubectl apply -f` order: each namespace first, then what its objects need (the classroom's
+# accounts and quota, policies, mounted files), then workloads, then Services.
+KIND_ORDER = (
+    "Namespace",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ResourceQuota",
+    "LimitRange",
+    "NetworkPolicy",
+    "ConfigMap",
+    "Secret",
+    "Deployment",
+    "Pod",
+    "Service",
+)
+
+
+def write_manifests(path: Path, config: Mapping[str, str]) -> int:
+    """The Kubernetes objects the program renders under mocks with ``config``, as `kubectl apply
+    -f` takes them (a token Secret without the data its controller writes); returns their count."""
+    objects = []
+    for resource in run_program(config).kubernetes_objects():
+        manifest = dict(resource.state)
+        if manifest.get("type") == "kubernetes.io/service-account-token":
+            manifest.pop("data", None)
+        objects.append(manifest)
+    objects.sort(key=lambda o: KIND_ORDER.index(o["kind"]))
+    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    return len(objects)
+
+
+def timed(action: Callable[[], object]) -> float:
+    """Seconds ``action`` took."""
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
