@@ -174,6 +174,38 @@ def test_a_second_preview_reports_no_changes(stack: auto.Stack) -> None:
     stack.preview(expect_no_changes=True, on_output=print)
 
 
+def test_drift_by_hand_is_shown_by_a_refreshing_preview_and_undone_by_up_refresh(
+    stack: auto.Stack, kubectl: Kubectl
+) -> None:
+    """A pod deleted by hand: `pulumi preview --refresh` shows it coming back and `pulumi up
+    --refresh` brings it back. The lab's ConfigMaps are immutable: editing one is refused."""
+    others = {
+        name: kubectl.get("pod", name, "-n", NAMESPACE)["metadata"]["uid"] for name in PODS if name != "adapter-format"
+    }
+    kubectl.run("delete", "pod", "adapter-format", "-n", NAMESPACE, "--wait=true")
+    config_map = kubectl.get("configmaps", "-n", NAMESPACE, "-l", "app.kubernetes.io/component=sidecar")["items"][0]
+    edit = kubectl.run(
+        "patch",
+        "configmap",
+        config_map["metadata"]["name"],
+        "-n",
+        NAMESPACE,
+        "--type=merge",
+        "-p",
+        '{"data": {"app.sh": "echo edited"}}',
+        check=False,
+    )
+    assert edit.returncode != 0
+    assert "field is immutable when `immutable` is set" in edit.stderr, edit.stderr
+    preview = stack.preview(refresh=True, on_output=print)
+    changes = {getattr(op, "value", op): n for op, n in preview.change_summary.items()}
+    assert changes.get("create") == 1, changes
+    stack.up(refresh=True, on_output=print)
+    assert kubectl.get("pod", "adapter-format", "-n", NAMESPACE)["status"]["phase"] == "Running"
+    assert {name: kubectl.get("pod", name, "-n", NAMESPACE)["metadata"]["uid"] for name in others} == others
+    stack.preview(expect_no_changes=True, on_output=print)
+
+
 def test_a_config_change_updates_only_what_must_change_and_rolls_the_pod(stack: auto.Stack, kubectl: Kubectl) -> None:
     before = kubectl.get("pod", "init-demo", "-n", NAMESPACE)["metadata"]["uid"]
     others = {name: kubectl.get("pod", name, "-n", NAMESPACE)["metadata"]["uid"] for name in PODS[:3]}
