@@ -265,6 +265,21 @@ def test_a_bad_config_value_fails_preview_with_the_clear_error_and_touches_nothi
     stack.preview(expect_no_changes=True, on_output=print)
 
 
+def test_the_namespace_deleted_by_hand_comes_back_with_up_refresh(stack: auto.Stack, kubectl: Kubectl) -> None:
+    """The lab's own clean-up, `kubectl delete namespace`, behind Pulumi's back: `pulumi up
+    --refresh` finds every object gone and builds the lab again (the destroy test follows)."""
+    before = kubectl.get("namespace", NAMESPACE)["metadata"]["uid"]
+    kubectl.run("delete", "namespace", NAMESPACE, "--wait=true", timeout=180)
+    result = stack.up(refresh=True, on_output=print)
+    changes = {getattr(op, "value", op): n for op, n in (result.summary.resource_changes or {}).items()}
+    kubernetes_objects = len(list(run_program().kubernetes_objects()))
+    assert changes.get("create") == kubernetes_objects, changes
+    assert kubectl.get("namespace", NAMESPACE)["metadata"]["uid"] != before
+    for name in PODS:
+        assert kubectl.get("pod", name, "-n", NAMESPACE)["status"]["phase"] == "Running", name
+    stack.preview(expect_no_changes=True, on_output=print)
+
+
 def test_destroy_removes_every_object_and_the_namespace(stack: auto.Stack, kubectl: Kubectl) -> None:
     result = stack.destroy(on_output=print)
     assert result.summary.result == "succeeded"
