@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from . import naming
+from .defaults import Resources
 from .lab import LabArgs, MultiContainerLab
 from .labels import object_labels
 from .workloads import Workload
@@ -84,7 +85,7 @@ def quota_for(workloads: Sequence[Workload]) -> dict[str, str]:
     """A ResourceQuota's hard limits that hold the lab's workloads and a rolling update of each
     Deployment (one surge pod, the default 25% of a single replica), and no more."""
     pods = 0
-    totals = {key: Decimal(0) for key in ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory")}
+    totals = dict.fromkeys(Resources().amounts(), Decimal(0))
     for workload in workloads:
         count = workload.replicas + (1 if isinstance(workload.resource, k8s.apps.v1.Deployment) else 0)
         pods += count

@@ -105,15 +105,13 @@ class MultiContainerLab(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, deleted_with=self.namespace_resource),
             )
         enabled = set(args.patterns)
-        # Each enabled pattern's component, by setting, in the registry's order.
-        self.patterns: dict[str, Any] = {}
+        # The enabled patterns' workloads, keyed as the workloads output keys them.
         self.workload_objects: dict[str, Workload] = {}
         commands: dict[str, pulumi.Output[list[str]]] = {}
         exports: dict[str, pulumi.Output[Any]] = {}
         self.experiments: list[str] = []
         for pattern in (p for p in REGISTRY if p.setting in enabled):
             component = pattern.component(f"{name}-{pattern.setting}", pattern.args(args, common), child)
-            self.patterns[pattern.setting] = component
             self.workload_objects.update(pattern.keyed_workloads(component))
             commands[pattern.setting] = component.kubectl_commands
             exports.update(pattern.exports(component))

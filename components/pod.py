@@ -243,17 +243,18 @@ class PodTemplate:
         """What the pod counts for in a ResourceQuota and the scheduler (requests.cpu, ...): the
         most of its running containers (native sidecars included) and of each init container
         with the native sidecars started before it, as Kubernetes computes it."""
+        native = list(self.sidecars) if self.native_sidecars else []
+        running = [c.resources.amounts() for c in [*self.containers, *native]]
+        # In start order; a native sidecar keeps running once started, a classic init container ends.
+        starting = [(c.resources.amounts(), c in native) for c in [*self.sidecars, *self.init_containers]]
         totals: dict[str, Decimal] = {}
         for key in Resources().amounts():
-            amount = {id(c): c.resources.amounts()[key] for c in self.all_containers}
-            native = list(self.sidecars) if self.native_sidecars else []
-            running = sum((amount[id(c)] for c in [*self.containers, *native]), Decimal(0))
             peak, started = Decimal(0), Decimal(0)
-            for container in [*self.sidecars, *self.init_containers]:
-                peak = max(peak, started + amount[id(container)])
-                if container in native:
-                    started += amount[id(container)]
-            totals[key] = max(running, peak)
+            for amounts, keeps_running in starting:
+                peak = max(peak, started + amounts[key])
+                if keeps_running:
+                    started += amounts[key]
+            totals[key] = max(sum((amounts[key] for amounts in running), Decimal(0)), peak)
         return totals
 
     def metadata_annotations(self) -> dict[str, pulumi.Input[str]]:
