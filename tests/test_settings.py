@@ -9,7 +9,7 @@ import pulumi
 import pytest
 import yaml
 
-from components import PATTERNS
+from components import PATTERNS, REGISTRY
 from components.settings import DEFAULTS
 from tests.harness import ROOT, run_program
 
@@ -80,3 +80,11 @@ def test_the_readme_names_registered_patterns_in_their_order() -> None:
     named = re.findall(r"`([a-z-]+)`", row.split("any of", 1)[1].split(".", 1)[0])
     assert named
     assert named == [pattern for pattern in PATTERNS if pattern in named]
+
+
+def test_every_experiment_is_turned_on_by_a_declared_setting_its_warning_names() -> None:
+    experiments = [experiment for pattern in REGISTRY for experiment in pattern.experiments]
+    assert experiments
+    for experiment in experiments:
+        assert experiment.setting in DEFAULTS, experiment.setting
+        assert experiment.warning.startswith(f"{experiment.setting}="), experiment.warning
