@@ -11,9 +11,11 @@ For each classroom size (learners `l00`, `l01`, ...), one round measures:
 Prints the medians per size, the ratios, and the growth per learner between sizes.
 
 kwok runs hundreds of pods in seconds, so it is the cluster for this:
-    E2E_NODE=kwok e2e/with-cluster.sh .venv/bin/python bench/classroom.py [sizes] [rounds] [--skip-checkpoints]
+    E2E_NODE=kwok e2e/with-cluster.sh .venv/bin/python bench/classroom.py [sizes] [rounds] \
+        [--skip-checkpoints] [--parallel N]
 e.g. `bench/classroom.py 1,10,50 1`. `--skip-checkpoints` runs the CLI with PULUMI_SKIP_CHECKPOINTS=true:
 a file backend then writes the state once at the end of an update instead of after every step.
+`--parallel N` runs it with PULUMI_PARALLEL=N (the CLI's `--parallel`, 8 by default on 2 cores).
 """
 
 from __future__ import annotations
@@ -48,13 +50,44 @@ import json, runpy, sys, time
 import pulumi, pulumi_kubernetes, pulumi_tls
 from tests.harness import LabMocks, PROJECT, STACK, PROGRAM
 learners = json.loads(sys.argv[1])
-pulumi.runtime.set_mocks(LabMocks(), project=PROJECT, stack=STACK, preview=False)
+class CountingMocks(LabMocks):
+    created = 0
+    def new_resource(self, args):
+        CountingMocks.created += 1
+        return super().new_resource(args)
+pulumi.runtime.set_mocks(CountingMocks(), project=PROJECT, stack=STACK, preview=False)
 pulumi.runtime.set_all_config({
     f"{PROJECT}:learners": json.dumps(learners), f"{PROJECT}:classroomServer": "https://127.0.0.1:6443",
 })
 @pulumi.runtime.test
 def run():
     runpy.run_path(str(PROGRAM), run_name="__main__")
+    return pulumi.Output.from_input(None)
+start = time.perf_counter()
+run()
+print(f"{time.perf_counter() - start:.4f} {CountingMocks.created}")
+"""
+# The reference for the program under mocks: the SDK's own cost of as many resources, each the
+# smallest typed Kubernetes object (a ConfigMap with one label and one key), under mocks that
+# echo their inputs: no components, no outputs wired between resources.
+SDK_FLOOR_SAMPLE = """
+import sys, time
+import pulumi, pulumi_kubernetes as k8s
+class EchoMocks(pulumi.runtime.Mocks):
+    def new_resource(self, args):
+        return f"{args.name}-id", args.inputs
+    def call(self, args):
+        return {}
+pulumi.runtime.set_mocks(EchoMocks(), project="floor", stack="floor", preview=False)
+import pulumi_kubernetes.core.v1, pulumi_kubernetes.meta.v1
+@pulumi.runtime.test
+def run():
+    for index in range(int(sys.argv[1])):
+        k8s.core.v1.ConfigMap(
+            f"c{index}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace="floor", labels={"app.kubernetes.io/name": "floor"}),
+            data={"key": "value"},
+        )
     return pulumi.Output.from_input(None)
 start = time.perf_counter()
 run()
@@ -66,16 +99,32 @@ def learner_names(count: int) -> list[str]:
     return [f"l{index:02d}" for index in range(count)]
 
 
-def program_under_mocks(learners: list[str]) -> float:
+def program_under_mocks(learners: list[str]) -> tuple[float, int]:
+    """Seconds the program takes under mocks, and how many resources it had the mocks create."""
     out = subprocess.run(
         [sys.executable, "-c", MOCKS_SAMPLE, json.dumps(learners)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    seconds, created = out.stdout.split()[-2:]
+    return float(seconds), int(created)
+
+
+def sdk_floor(resources: int) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", SDK_FLOOR_SAMPLE, str(resources)], cwd=ROOT, capture_output=True, text=True, check=True
     )
     return float(out.stdout.split()[-1])
 
 
 def main() -> None:
-    arguments = [a for a in sys.argv[1:] if a != "--skip-checkpoints"]
-    cli_env = {"PULUMI_SKIP_CHECKPOINTS": "true"} if "--skip-checkpoints" in sys.argv else {}
+    arguments = sys.argv[1:]
+    cli_env: dict[str, str] = {}
+    if "--skip-checkpoints" in arguments:
+        arguments.remove("--skip-checkpoints")
+        cli_env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+    if "--parallel" in arguments:
+        at = arguments.index("--parallel")
+        cli_env["PULUMI_PARALLEL"] = str(int(arguments[at + 1]))
+        del arguments[at : at + 2]
     sizes = [int(size) for size in (arguments[0] if arguments else "1,10,50").split(",")]
     rounds = int(arguments[1]) if len(arguments) > 1 else 1
     kubeconfig = os.environ["KUBECONFIG"]
@@ -106,6 +155,7 @@ def main() -> None:
                 key: []
                 for key in (
                     "program under mocks",
+                    "SDK floor",
                     "first preview",
                     "pulumi up",
                     "no-change preview",
@@ -131,7 +181,9 @@ def main() -> None:
                 assert result.returncode == 0, f"kubectl diff found changes:\n{result.stdout[-2000:]}{result.stderr}"
 
             for _ in range(rounds):
-                results["program under mocks"].append(program_under_mocks(learners))
+                seconds, created = program_under_mocks(learners)
+                results["program under mocks"].append(seconds)
+                results["SDK floor"].append(sdk_floor(created))
                 results["first preview"].append(timed(lambda stack=stack: run_cli(stack, "preview", env=cli_env)))
                 results["pulumi up"].append(
                     timed(lambda stack=stack: run_cli(stack, "up", "--yes", "--skip-preview", env=cli_env))
@@ -153,13 +205,15 @@ def main() -> None:
             medians[size] = {key: statistics.median(values) for key, values in results.items()}
 
     node = kubectl.get("nodes")["items"][0]["metadata"]["name"]
-    print(f"\nmedians of {rounds} round(s) on node {node}{' (PULUMI_SKIP_CHECKPOINTS=true)' if cli_env else ''}:")
+    settings = " ".join(f"{key}={value}" for key, value in cli_env.items())
+    print(f"\nmedians of {rounds} round(s) on node {node}{f' ({settings})' if settings else ''}:")
     keys = list(next(iter(medians.values())))
     print(f"{'learners':>20} " + " ".join(f"{size:>9}" for size in sizes))
     print(f"{'objects':>20} " + " ".join(f"{counts[size]:>9}" for size in sizes))
     for key in keys:
         print(f"{key:>20} " + " ".join(f"{medians[size][key]:>8.2f}s" for size in sizes))
     for pulumi_side, kubectl_side in (
+        ("program under mocks", "SDK floor"),
         ("pulumi up", "apply+wait"),
         ("no-change preview", "kubectl diff"),
         ("pulumi destroy", "delete namespaces"),

@@ -129,7 +129,8 @@ class Classroom(pulumi.ComponentResource):
         for learner, namespace in learner_namespaces(args.learners, args.namespace_template).items():
             lab = MultiContainerLab(
                 learner,
-                replace(args.lab, namespace=namespace, instance=learner),
+                # A classroom is destroyed all at once: one deletion per learner's namespace.
+                replace(args.lab, namespace=namespace, instance=learner, workloads_deleted_with_namespace=True),
                 pulumi.ResourceOptions(parent=self),
             )
             self.labs[learner] = lab

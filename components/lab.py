@@ -52,6 +52,8 @@ class LabArgs:
     """The Pod Security Standard the API server enforces in the namespace."""
     network_policies: bool = True
     """Deny all traffic in the namespace but the flows the lab needs (NetworkPolicies)."""
+    workloads_deleted_with_namespace: bool = False
+    """Destroy the workloads with the namespace instead of before it (`PatternArgs`)."""
 
     def __post_init__(self) -> None:
         naming.dns1123_label("namespace", self.namespace)
@@ -96,6 +98,7 @@ class MultiContainerLab(pulumi.ComponentResource):
             "network_policies": args.network_policies,
             "resources": args.resources,
             "instance": args.instance,
+            "workloads_deleted_with_namespace": args.workloads_deleted_with_namespace,
         }
         if args.network_policies:
             default_deny(

@@ -41,6 +41,11 @@ class PatternArgs:
     the stack. The component's objects that go at once with their namespace (ConfigMaps, Secrets,
     Services, TLS state) are then deleted with it (`deletedWith`) instead of one by one. Without
     it, the namespace may be shared and every object is deleted on its own."""
+    workloads_deleted_with_namespace: bool = False
+    """With an owned namespace: False deletes the workloads, and waits for their pods to stop,
+    before the namespace, which is then empty when the namespace controller first looks (the
+    fastest destroy of one lab). True leaves them to the namespace as well, so destroying many
+    labs at once costs one deletion per lab instead of one per workload."""
 
     def __post_init__(self) -> None:
         naming.dns1123_label("instance", self.instance)
@@ -59,11 +64,14 @@ class PatternScope:
 
     @property
     def child(self) -> pulumi.ResourceOptions:
-        """Options of the component's workloads. `pulumi destroy` deletes them (and waits for their
-        pods to stop) before the namespace: the namespace controller first looks 5 s after the
-        namespace is deleted, and when pods are still terminating then, it looks again 5 s later.
-        An emptied namespace is gone on the first look; the engine does not inherit deletedWith
-        to a workload, because it is not set on the component."""
+        """Options of the component's workloads. Unless ``workloads_deleted_with_namespace``,
+        `pulumi destroy` deletes them (and waits for their pods to stop) before the namespace: the
+        namespace controller first looks 5 s after the namespace is deleted, and when pods are
+        still terminating then, it looks again 5 s later. An emptied namespace is gone on the
+        first look; the engine does not inherit deletedWith to a workload, because it is not set
+        on the component."""
+        if self.args.workloads_deleted_with_namespace:
+            return self.deleted_with_namespace
         return pulumi.ResourceOptions(parent=self.component)
 
     @property

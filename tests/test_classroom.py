@@ -211,3 +211,22 @@ def test_the_server_comes_from_the_kubeconfig_context(tmp_path: Path) -> None:
     assert kubeconfig_server("other", environ) == "https://10.0.0.2:6443"
     with pytest.raises(Exception, match="context 'missing' has no cluster server"):
         kubeconfig_server("missing", environ)
+
+
+def test_destroying_the_classroom_deletes_one_namespace_per_learner_and_nothing_else_one_by_one(
+    classroom: ProgramRun,
+) -> None:
+    """Workloads too go with their namespace: destroy then costs one deletion per learner, which
+    the engine runs side by side, instead of one per workload and its pods (the single lab's way)."""
+    namespaces = {k8s.name_of(r): r.urn for r in classroom.of_type("kubernetes:core/v1:Namespace")}
+    deleted_one_by_one = {
+        r.urn
+        for r in classroom.resources
+        if r.custom and not r.type.startswith("tls:") and not classroom.deleted_with(r)
+    }
+    providers = {r.urn for r in classroom.resources if r.type.startswith("pulumi:providers:")}
+    assert deleted_one_by_one == set(namespaces.values()) | providers
+    for resource in classroom.kubernetes_objects():
+        namespace = resource.inputs["metadata"].get("namespace")
+        if namespace:
+            assert classroom.deleted_with(resource) == namespaces[namespace], resource.name
