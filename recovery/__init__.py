@@ -1,0 +1,143 @@
+"""Brings a stack back after a `pulumi up` or `pulumi destroy` that was killed (SIGKILL, a closed
+laptop, a CI runner that timed out) instead of stopped with Ctrl-C.
+
+Such a run leaves two things behind:
+  * its lock: the next run is refused with "the stack is currently locked";
+  * pending creates: objects whose create request was sent but whose result was never recorded.
+    The object may exist in the cluster, with a fixed name the next `up` cannot create again
+    ("already exists") or with a generated name the next `up` does not know and would leave
+    behind, or the request may never have arrived.
+
+`python -m recovery` (scripts/recover.sh) removes the lock only when the process that holds it is
+gone, deletes each pending create's object from the cluster when it is there (nothing the state
+records can depend on it: the engine creates a dependent only after recording what it depends on),
+and clears the pending creates. The next `up` then creates them again, each once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+KUBERNETES_TYPE_PREFIX = "kubernetes:"
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """A Kubernetes object as kubectl names it."""
+
+    resource: str
+    """`Kind.version.group`, or `Kind` for the core group."""
+    name: str
+    namespace: str | None
+
+    def kubectl_args(self) -> list[str]:
+        return [self.resource, self.name, *(["--namespace", self.namespace] if self.namespace else [])]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
+
+@dataclass(frozen=True)
+class PendingCreate:
+    urn: str
+    type: str
+    object: ObjectRef | None
+    """The object it may have left in the cluster; None for what exists only in the state."""
+
+
+def object_ref(type_token: str, inputs: Mapping[str, Any]) -> ObjectRef:
+    """The object a `kubernetes:<group>/<version>:<Kind>` resource with ``inputs`` creates."""
+    module, kind = type_token.split(":")[1:3]
+    group, version = module.split("/")
+    metadata = inputs.get("metadata") or {}
+    name = metadata.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"no metadata.name in {json.dumps(metadata)}")
+    namespace = metadata.get("namespace")
+    resource = kind if group == "core" else f"{kind}.{version}.{group}"
+    return ObjectRef(resource, name, namespace if isinstance(namespace, str) and namespace else None)
+
+
+def pending_creates(deployment: Mapping[str, Any]) -> list[PendingCreate]:
+    """The pending creates of an exported deployment (`pulumi stack export`)."""
+    found = []
+    for operation in deployment.get("pending_operations") or []:
+        if operation.get("type") != "creating":
+            continue
+        resource = operation["resource"]
+        typ = resource["type"]
+        is_object = typ.startswith(KUBERNETES_TYPE_PREFIX) and resource.get("custom", True)
+        found.append(
+            PendingCreate(resource["urn"], typ, object_ref(typ, resource.get("inputs") or {}) if is_object else None)
+        )
+    return found
+
+
+def kube_context(deployment: Mapping[str, Any]) -> str | None:
+    """The kube context of the stack's Kubernetes provider, when it names one."""
+    for resource in deployment.get("resources") or []:
+        if resource["type"] == "pulumi:providers:kubernetes":
+            context = (resource.get("inputs") or {}).get("context")
+            if isinstance(context, str) and context:
+                return context
+    return None
+
+
+@dataclass(frozen=True)
+class Lock:
+    path: Path
+    pid: int
+    hostname: str
+    username: str
+    timestamp: str
+
+    def holder_alive(self, this_host: str | None = None) -> bool:
+        """Whether the process that took the lock may still run. A lock from another machine
+        counts as alive: nothing here can tell."""
+        if self.hostname != (this_host or socket.gethostname()):
+            return True
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def describe(self) -> str:
+        return f"pid {self.pid} of {self.username}@{self.hostname} since {self.timestamp} ({self.path})"
+
+
+def file_backend_root(backend_url: str) -> Path | None:
+    """The directory of a `file://` backend; None for any other backend."""
+    parsed = urlparse(backend_url)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.netloc + parsed.path)).expanduser()
+
+
+def stack_locks(root: Path, project: str, stack: str) -> list[Lock]:
+    """The lock files of ``stack`` in a file backend: the project-scoped layout
+    (`.pulumi/locks/<org>/<project>/<stack>/`) and the older one (`.pulumi/locks/<stack>/`)."""
+    locks_dir = root / ".pulumi" / "locks"
+    paths = [*locks_dir.glob(f"*/{project}/{stack}/*.json"), *locks_dir.glob(f"{stack}/*.json")]
+    locks = []
+    for path in sorted(paths):
+        content = json.loads(path.read_text())
+        locks.append(
+            Lock(
+                path=path,
+                pid=int(content["pid"]),
+                hostname=str(content["hostname"]),
+                username=str(content.get("username", "")),
+                timestamp=str(content.get("timestamp", "")),
+            )
+        )
+    return locks

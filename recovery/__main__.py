@@ -1,0 +1,120 @@
+"""``python -m recovery [--stack NAME]``, in the project's directory: repair a stack after a killed
+`pulumi up`/`destroy` (scripts/recover.sh). Exits 0 when the stack is ready for the next `pulumi
+up`, 1 when it cannot be repaired safely (another run may hold the lock) or a step failed, 2 on a
+usage error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import PendingCreate, file_backend_root, kube_context, pending_creates, stack_locks
+
+# How long a deleted object may take to go (a namespace waits for its pods to stop).
+DELETE_TIMEOUT = 180
+
+
+class RecoveryError(Exception):
+    """A step failed, or the stack must not be touched; the message says which and what to do."""
+
+
+def run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(command), capture_output=True, text=True, check=False)
+
+
+def pulumi(*args: str, stack: str | None, what: str) -> str:
+    """The output of a `pulumi` command that must succeed."""
+    result = run(["pulumi", *args, *(["--stack", stack] if stack else []), "--non-interactive"])
+    if result.returncode != 0:
+        raise RecoveryError(f"{what} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def release_dead_locks(stack: str) -> None:
+    """On a file backend, removes the stack's locks when every process that took one is gone."""
+    root = file_backend_root(json.loads(pulumi("whoami", "--json", stack=None, what="pulumi whoami")).get("url", ""))
+    if root is None:
+        # Another backend keeps its locks to itself: a run it still counts as going makes the
+        # refresh below fail with its own message.
+        return
+    project = yaml.safe_load(Path("Pulumi.yaml").read_text())["name"]
+    locks = stack_locks(root, project, stack)
+    alive = [lock for lock in locks if lock.holder_alive()]
+    if alive:
+        held = "\n  ".join(lock.describe() for lock in alive)
+        raise RecoveryError(
+            f"stack {stack} is locked by a run that may still be going:\n  {held}\n"
+            "Wait for it to end. If it ran on another machine and you know it is dead, "
+            f"`pulumi cancel --stack {stack}` removes its lock; then run this again."
+        )
+    if locks:
+        pulumi("cancel", "--yes", stack=stack, what="pulumi cancel")
+        say(f"removed {len(locks)} lock(s) of a run that is gone: " + "; ".join(lock.describe() for lock in locks))
+
+
+def delete_objects(creates: Sequence[PendingCreate], context: str | None) -> None:
+    """Deletes the objects of ``creates`` that exist, namespaces last, and waits until they are gone."""
+    objects = [create.object for create in creates if create.object is not None]
+    kubectl = ["kubectl", *(["--context", context] if context else [])]
+    for batch in (
+        [o for o in objects if o.resource != "Namespace"],
+        [o for o in objects if o.resource == "Namespace"],
+    ):
+        for ref in batch:
+            deleted = run([*kubectl, "delete", *ref.kubectl_args(), "--ignore-not-found", "--wait=false"])
+            if deleted.returncode != 0:
+                raise RecoveryError(f"kubectl could not delete {ref}:\n{deleted.stderr}")
+        for ref in batch:
+            gone = run([*kubectl, "wait", "--for=delete", *ref.kubectl_args(), f"--timeout={DELETE_TIMEOUT}s"])
+            if gone.returncode != 0 and "not found" not in gone.stderr.lower():
+                raise RecoveryError(f"{ref} is still there after {DELETE_TIMEOUT} s:\n{gone.stderr}")
+
+
+def recover(stack: str) -> None:
+    release_dead_locks(stack)
+    exported: dict[str, Any] = json.loads(pulumi("stack", "export", stack=stack, what="pulumi stack export"))
+    deployment = exported.get("deployment") or {}
+    creates = pending_creates(deployment)
+    for create in creates:
+        say(f"pending create of {create.urn}" + (f": deleting {create.object} if it exists" if create.object else ""))
+    delete_objects(creates, kube_context(deployment))
+    refreshed = pulumi(
+        "refresh", "--yes", "--skip-preview", "--clear-pending-creates", stack=stack, what="pulumi refresh"
+    )
+    print(refreshed, end="", flush=True)
+    say(f"stack {stack} is ready: `scripts/up.sh` (or `pulumi up`) converges it")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = argparse.ArgumentParser(
+        prog="scripts/recover.sh",
+        description="Repair a stack after a `pulumi up` or `pulumi destroy` that was killed: remove its lock when "
+        "the process that held it is gone, and delete the objects it created without recording them, so that the "
+        "next `pulumi up` creates each once.",
+    )
+    options.add_argument(
+        "--stack", default=os.environ.get("PULUMI_STACK", "dev"), help="the stack (default: $PULUMI_STACK or dev)"
+    )
+    stack = options.parse_args(argv).stack
+    try:
+        recover(stack)
+    except RecoveryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""Faults a real `pulumi up` meets, on the local cluster with the plain CLI: interrupted by Ctrl-C
+or killed at several points, an API server that goes away during `up` and during `destroy`, and
+two runs at once. Each test has a stack and a namespace of its own, recovers the way the README's
+Troubleshooting section says, and checks the cluster's objects (by kind, name and uid) and the
+stack's state afterwards: nothing lost, nothing twice, nothing the state does not know of."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi import automation as auto
+
+from tests import k8s
+from tests.e2e.support import ROOT, Kubectl, local_stack, run_cli
+from tests.harness import ProgramRun, run_program
+
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]
+
+NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
+PART_OF = "app.kubernetes.io/part-of=multi-container-patterns"
+# Longest a CLI may take to give up once the API server is gone: the provider's request timeout
+# and the engine's wind-down, with room for a slow machine. Beyond it, the run counts as hung.
+GIVE_UP_WITHIN = 240
+
+
+@dataclass
+class Run:
+    """A CLI run in the background, its output in a file."""
+
+    process: subprocess.Popen[str]
+    log: Path
+
+    def signal(self, sig: signal.Signals) -> None:
+        os.killpg(self.process.pid, sig)
+
+    def wait(self, timeout: float) -> int:
+        """The run's exit status; fails the test when the run does not end within ``timeout``."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.process.wait()
+            pytest.fail(f"{self.process.args} still ran after {timeout} s:\n{self.output()[-3000:]}")
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@dataclass
+class Lab:
+    """A stack of the lab in a namespace of its own."""
+
+    stack: auto.Stack
+    namespace: str
+    kubectl: Kubectl
+    work: Path
+    declared: ProgramRun
+    """What the program registers for this namespace (under mocks)."""
+
+    def start(self, *args: str) -> Run:
+        """The plain CLI in a session of its own, so a signal reaches it and its plugins together,
+        as Ctrl-C in a terminal does."""
+        log = self.work / f"{self.stack.name}-{args[0]}-{time.monotonic_ns()}.log"
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                ["pulumi", *args, "--stack", self.stack.name, "--non-interactive"],
+                cwd=self.stack.workspace.work_dir,
+                env={**os.environ, **self.stack.workspace.env_vars},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        return Run(process, log)
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run_cli(self.stack, *args, check=check)
+
+    def recover(self) -> subprocess.CompletedProcess[str]:
+        """scripts/recover.sh, as the README says to run it after a killed run."""
+        return subprocess.run(
+            [sys.executable, "-m", "recovery", "--stack", self.stack.name],
+            cwd=self.stack.workspace.work_dir,
+            env={**os.environ, **self.stack.workspace.env_vars, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+
+    def objects(self) -> dict[str, str]:
+        """kind/name -> uid of the lab's objects in the cluster, the namespace included."""
+        found = {}
+        if self.kubectl.exists("namespace", self.namespace):
+            namespace = self.kubectl.get("namespace", self.namespace)
+            found[f"Namespace/{self.namespace}"] = namespace["metadata"]["uid"]
+        kinds = sorted(
+            {_kubectl_resource(r.type) for r in self.declared.kubernetes_objects() if r.type != NAMESPACE_TYPE}
+        )
+        listed = self.kubectl.get(",".join(kinds), "-n", self.namespace, "-l", PART_OF)["items"]
+        # What the program declares, not what controllers make from it (a Deployment's pods).
+        for item in (i for i in listed if not i["metadata"].get("ownerReferences")):
+            found[f"{item['kind']}/{item['metadata']['name']}"] = item["metadata"]["uid"]
+        return found
+
+    def state(self) -> Mapping[str, Any]:
+        return self.stack.export_stack().deployment or {}
+
+    def state_objects(self) -> dict[str, str]:
+        """kind/name -> uid of the Kubernetes objects the state records."""
+        recorded = {}
+        for resource in self.state().get("resources") or []:
+            if resource["type"].startswith("kubernetes:") and resource.get("custom") and resource.get("outputs"):
+                outputs = resource["outputs"]
+                recorded[f"{outputs['kind']}/{outputs['metadata']['name']}"] = outputs["metadata"]["uid"]
+        return recorded
+
+    def assert_converged(self) -> None:
+        """The cluster holds exactly the objects the program declares, each once, each recorded in
+        the state with its uid, with no pending operation and nothing left to change."""
+        expected = Counter(k8s.group_version_kind(r.type)[2] for r in self.declared.kubernetes_objects())
+        in_cluster = self.objects()
+        assert Counter(key.split("/")[0] for key in in_cluster) == expected
+        assert self.state_objects() == in_cluster
+        assert not self.state().get("pending_operations")
+        self.cli("preview", "--expect-no-changes")
+
+    def destroy_and_assert_gone(self) -> None:
+        self.cli("destroy", "--yes", "--skip-preview")
+        assert self.objects() == {}
+        assert not self.state().get("resources")
+
+
+def _kubectl_resource(type_token: str) -> str:
+    group, _, kind = k8s.group_version_kind(type_token)
+    return kind.lower() if group == "core" else f"{kind.lower()}.{group}"
+
+
+def wait_until(what: str, condition: Callable[[], bool], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def make_lab(
+    project_dir: Path, state_dir: Path, kubeconfig: str, kubectl: Kubectl, tmp_path: Path
+) -> Iterator[Callable[[str], Lab]]:
+    made: list[Lab] = []
+
+    def make(name: str) -> Lab:
+        stack = local_stack(project_dir, state_dir, kubeconfig, name=name)
+        stack.set_config("namespace", auto.ConfigValue(name))
+        lab = Lab(stack, name, kubectl, tmp_path, run_program({"namespace": name}))
+        made.append(lab)
+        return lab
+
+    yield make
+    for lab in made:
+        # Whatever a failed test left: its lock, its objects, its stack.
+        lab.recover()
+        lab.cli("destroy", "--yes", "--skip-preview", check=False)
+        lab.stack.workspace.remove_stack(lab.stack.name, force=True)
+
+
+def _bare_pods(lab: Lab) -> int:
+    return len(lab.kubectl.get("pods", "-n", lab.namespace, "-l", PART_OF)["items"])
+
+
+@dataclass(frozen=True)
+class InterruptPoint:
+    reached: Callable[[Lab], bool]
+    in_flight: bool
+    """Whether creates are surely under way then (pods wait to become ready): a kill leaves them pending."""
+
+
+# Where a run is interrupted: right after the namespace exists, and when most of the lab's pods do.
+INTERRUPT_POINTS = {
+    "after-namespace": InterruptPoint(lambda lab: lab.kubectl.exists("namespace", lab.namespace), in_flight=False),
+    "mid-pods": InterruptPoint(
+        lambda lab: lab.kubectl.exists("namespace", lab.namespace) and _bare_pods(lab) >= 3, in_flight=True
+    ),
+}
+
+
+@pytest.mark.parametrize("point", list(INTERRUPT_POINTS))
+def test_ctrl_c_during_up_stops_cleanly_and_the_next_up_converges(make_lab: Callable[[str], Lab], point: str) -> None:
+    lab = make_lab(f"int-{point}")
+    run = lab.start("up", "--yes", "--skip-preview")
+    wait_until(point, lambda: INTERRUPT_POINTS[point].reached(lab))
+    run.signal(signal.SIGINT)
+    assert run.wait(timeout=GIVE_UP_WITHIN) != 0
+    # Ctrl-C lets the operations under way finish and records them: no lock, nothing pending.
+    assert not lab.state().get("pending_operations")
+    before = lab.objects()
+    assert lab.state_objects() == before
+    lab.cli("up", "--yes", "--skip-preview")
+    lab.assert_converged()
+    after = lab.objects()
+    assert {key: after[key] for key in before} == before, "an object made before Ctrl-C was made again"
+    lab.destroy_and_assert_gone()
+
+
+@pytest.mark.parametrize("point", list(INTERRUPT_POINTS))
+def test_a_killed_up_is_repaired_by_recover_and_the_next_up_converges(
+    make_lab: Callable[[str], Lab], point: str
+) -> None:
+    lab = make_lab(f"kill-{point}")
+    run = lab.start("up", "--yes", "--skip-preview")
+    wait_until(point, lambda: INTERRUPT_POINTS[point].reached(lab))
+    run.signal(signal.SIGKILL)
+    run.wait(timeout=30)
+    in_cluster = lab.objects()
+    recorded = lab.state_objects()
+    pending = [op["resource"]["urn"] for op in lab.state().get("pending_operations") or []]
+    if INTERRUPT_POINTS[point].in_flight:
+        # Pods waiting to become ready: created in the cluster, not recorded in the state.
+        assert set(in_cluster) - set(recorded), f"the kill came too late to leave anything behind: {pending}"
+    # What the user meets: the dead run's lock refuses the next up, which changes nothing.
+    refused = lab.cli("up", "--yes", "--skip-preview", check=False)
+    assert refused.returncode != 0
+    assert "the stack is currently locked by 1 lock(s)" in refused.stderr
+    assert lab.objects() == in_cluster
+    recovered = lab.recover()
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    assert not lab.state().get("pending_operations")
+    # What the state records is untouched; what it does not know of is gone from the cluster.
+    assert lab.state_objects() == recorded
+    assert lab.objects() == recorded, f"pending: {pending}\nrecovery:\n{recovered.stdout}"
+    lab.cli("up", "--yes", "--skip-preview")
+    lab.assert_converged()
+    after = lab.objects()
+    assert {key: after[key] for key in recorded} == recorded, "an object the state recorded was made again"
+    lab.destroy_and_assert_gone()
+
+
+def test_a_second_up_of_a_running_stack_is_refused_and_another_stack_runs_beside_it(
+    make_lab: Callable[[str], Lab],
+) -> None:
+    first, other = make_lab("twice-a"), make_lab("twice-b")
+    running = first.start("up", "--yes", "--skip-preview")
+    wait_until("the first up to begin", lambda: first.kubectl.exists("namespace", first.namespace))
+    beside = other.start("up", "--yes", "--skip-preview")
+    second = first.cli("up", "--yes", "--skip-preview", check=False)
+    assert second.returncode != 0
+    assert "the stack is currently locked by 1 lock(s)" in second.stderr
+    assert "Either wait for the other process(es) to end" in second.stderr
+    assert running.wait(timeout=GIVE_UP_WITHIN) == 0, running.output()
+    assert beside.wait(timeout=GIVE_UP_WITHIN) == 0, beside.output()
+    # The refused run made nothing: the first one's objects are the program's, each once.
+    first.assert_converged()
+    other.assert_converged()
+    others = other.objects()
+    first.destroy_and_assert_gone()
+    assert other.objects() == others, "destroying one stack touched the other"
+    other.destroy_and_assert_gone()

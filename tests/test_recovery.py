@@ -1,0 +1,123 @@
+"""The repair after a killed `pulumi up`: which objects of its pending creates are deleted (as
+kubectl names them), which pending creates are only cleared, and which locks may be removed."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recovery import Lock, file_backend_root, kube_context, object_ref, pending_creates, stack_locks
+
+STACK_URN = "urn:pulumi:dev::multi-container-patterns::"
+
+
+def _operation(kind: str, typ: str, name: str, inputs: dict[str, object], custom: bool = True) -> dict[str, object]:
+    return {
+        "type": kind,
+        "resource": {"urn": f"{STACK_URN}{typ}::{name}", "type": typ, "custom": custom, "inputs": inputs},
+    }
+
+
+def test_each_pending_kubernetes_object_is_named_as_kubectl_deletes_it_and_the_rest_only_cleared() -> None:
+    deployment = {
+        "pending_operations": [
+            _operation("creating", "kubernetes:core/v1:Namespace", "lab-namespace", {"metadata": {"name": "demo"}}),
+            _operation(
+                "creating",
+                "kubernetes:core/v1:Pod",
+                "lab-sidecar-pod",
+                {"metadata": {"name": "sidecar-logging", "namespace": "demo"}, "spec": {}},
+            ),
+            # An auto-named ConfigMap: the checked inputs carry the generated name.
+            _operation(
+                "creating",
+                "kubernetes:core/v1:ConfigMap",
+                "lab-sidecar-scripts",
+                {"metadata": {"name": "lab-sidecar-scripts-1a2b3c4d", "namespace": "demo"}},
+            ),
+            _operation(
+                "creating",
+                "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+                "lab-db",
+                {"metadata": {"name": "db", "namespace": "demo"}},
+            ),
+            _operation("creating", "tls:index/privateKey:PrivateKey", "lab-ambassador-key", {"algorithm": "ECDSA"}),
+            _operation("creating", "multicontainer:patterns:Sidecar", "lab-sidecar", {}, custom=False),
+            # Only a create can leave an object the state does not record; the others are not touched.
+            _operation("updating", "kubernetes:core/v1:Service", "lab-db", {"metadata": {"name": "db"}}),
+        ]
+    }
+    creates = pending_creates(deployment)
+    assert [(c.urn.split("::")[-1], c.object and c.object.kubectl_args()) for c in creates] == [
+        ("lab-namespace", ["Namespace", "demo"]),
+        ("lab-sidecar-pod", ["Pod", "sidecar-logging", "--namespace", "demo"]),
+        ("lab-sidecar-scripts", ["ConfigMap", "lab-sidecar-scripts-1a2b3c4d", "--namespace", "demo"]),
+        ("lab-db", ["NetworkPolicy.v1.networking.k8s.io", "db", "--namespace", "demo"]),
+        ("lab-ambassador-key", None),
+        ("lab-sidecar", None),
+    ]
+    assert str(creates[1].object) == "Pod demo/sidecar-logging"
+
+
+def test_without_pending_operations_there_is_nothing_to_delete() -> None:
+    assert pending_creates({}) == []
+    assert pending_creates({"pending_operations": None}) == []
+
+
+def test_an_object_without_a_name_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match=r"no metadata\.name"):
+        object_ref("kubernetes:core/v1:Pod", {"metadata": {"namespace": "demo"}})
+
+
+def test_the_kube_context_is_the_providers() -> None:
+    provider = {"type": "pulumi:providers:kubernetes", "inputs": {"context": "kind-lab"}}
+    assert kube_context({"resources": [{"type": "pulumi:pulumi:Stack"}, provider]}) == "kind-lab"
+    assert kube_context({"resources": [{"type": "pulumi:providers:kubernetes", "inputs": {}}]}) is None
+    assert kube_context({}) is None
+
+
+def test_only_file_backends_have_a_root() -> None:
+    assert file_backend_root("file:///var/state") == Path("/var/state")
+    assert file_backend_root("file://~/state") == Path("~/state").expanduser()
+    assert file_backend_root("https://api.pulumi.com") is None
+    assert file_backend_root("s3://bucket") is None
+
+
+def _write_lock(path: Path, pid: int, hostname: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"pid": pid, "username": "me", "hostname": hostname, "timestamp": "2026-01-01T00:00:00Z"})
+    )
+
+
+def test_a_lock_is_dead_only_when_its_process_on_this_machine_is_gone(tmp_path: Path) -> None:
+    here = socket.gethostname()
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    gone_pid = int(finished.stdout)
+    locks_dir = tmp_path / ".pulumi" / "locks"
+    _write_lock(locks_dir / "organization" / "proj" / "dev" / "a.json", gone_pid, here)
+    _write_lock(locks_dir / "organization" / "proj" / "dev" / "b.json", os.getpid(), here)
+    _write_lock(locks_dir / "organization" / "proj" / "dev" / "c.json", gone_pid, "another-machine")
+    _write_lock(locks_dir / "organization" / "proj" / "other" / "d.json", gone_pid, here)
+    _write_lock(locks_dir / "dev" / "e.json", gone_pid, here)
+    locks = {lock.path.name: lock for lock in stack_locks(tmp_path, "proj", "dev")}
+    assert sorted(locks) == ["a.json", "b.json", "c.json", "e.json"]
+    assert {name: lock.holder_alive() for name, lock in locks.items()} == {
+        "a.json": False,
+        "b.json": True,
+        "c.json": True,
+        "e.json": False,
+    }
+
+
+def test_a_lock_describes_its_holder() -> None:
+    lock = Lock(Path("/s/l.json"), 42, "host", "me", "2026-01-01T00:00:00Z")
+    assert lock.describe() == "pid 42 of me@host since 2026-01-01T00:00:00Z (/s/l.json)"
