@@ -13,6 +13,8 @@
 #   e2e/cluster.sh stop      stop every process this script started and wipe the state dir
 #   e2e/cluster.sh status    show the processes and the node
 #   e2e/cluster.sh env       print `export KUBECONFIG=...`
+#   e2e/cluster.sh apiserver stop|start
+#                            take the API server away and bring it back, the rest running
 #
 # The binaries come from install-toolchain.sh (its cache, built if missing) or
 # from E2E_BIN_DIR. State (certificates, etcd data, logs, pid files, the admin
@@ -132,6 +134,42 @@ status:
 EOF
 }
 
+# The API server, on the ports of ports.env: at start, and again after `apiserver stop`.
+launch_apiserver() {
+	local bin=$1
+	launch kube-apiserver "$bin/kube-apiserver" \
+		--etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+		--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
+		--cert-dir="$DIR/pki" --tls-cert-file="$DIR/pki/apiserver.crt" --tls-private-key-file="$DIR/pki/apiserver.key" \
+		--client-ca-file="$DIR/pki/ca.crt" \
+		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
+		--service-account-key-file="$DIR/pki/sa.pub" --service-account-signing-key-file="$DIR/pki/sa.key" \
+		--service-cluster-ip-range=10.0.0.0/24 \
+		--authorization-mode=Node,RBAC --allow-privileged=true \
+		--kubelet-client-certificate="$DIR/pki/apiserver-kubelet-client.crt" \
+		--kubelet-client-key="$DIR/pki/apiserver-kubelet-client.key" \
+		--kubelet-certificate-authority="$DIR/pki/ca.crt" --kubelet-preferred-address-types=InternalIP \
+		--endpoint-reconciler-type=none \
+		--profiling=false --v=1
+}
+
+# `apiserver stop|start`: takes the API server away and brings it back (the fault tests), while
+# etcd, the controllers and the node keep running.
+apiserver() {
+	[ -f "$DIR/ports.env" ] || die "no cluster runs in $DIR"
+	# shellcheck disable=SC1091 # written by start
+	. "$DIR/ports.env"
+	case "${1:-}" in
+	stop) term_wait 10 kube-apiserver ;;
+	start)
+		[ ! -f "$DIR/run/kube-apiserver.pid" ] || die "the API server runs already"
+		launch_apiserver "$(bin_dir)"
+		wait_until "kube-apiserver /readyz" "$START_TIMEOUT" curl_api "https://127.0.0.1:$APISERVER_PORT/readyz"
+		;;
+	*) die "usage: $0 apiserver stop|start" ;;
+	esac
+}
+
 start() {
 	local bin t0
 	t0=$(date +%s)
@@ -182,20 +220,7 @@ EOF
 		--log-level=warn
 	wait_until "etcd /readyz" "$START_TIMEOUT" curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/readyz" || abort_start
 
-	launch kube-apiserver "$bin/kube-apiserver" \
-		--etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-		--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
-		--cert-dir="$DIR/pki" --tls-cert-file="$DIR/pki/apiserver.crt" --tls-private-key-file="$DIR/pki/apiserver.key" \
-		--client-ca-file="$DIR/pki/ca.crt" \
-		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
-		--service-account-key-file="$DIR/pki/sa.pub" --service-account-signing-key-file="$DIR/pki/sa.key" \
-		--service-cluster-ip-range=10.0.0.0/24 \
-		--authorization-mode=Node,RBAC --allow-privileged=true \
-		--kubelet-client-certificate="$DIR/pki/apiserver-kubelet-client.crt" \
-		--kubelet-client-key="$DIR/pki/apiserver-kubelet-client.key" \
-		--kubelet-certificate-authority="$DIR/pki/ca.crt" --kubelet-preferred-address-types=InternalIP \
-		--endpoint-reconciler-type=none \
-		--profiling=false --v=1
+	launch_apiserver "$bin"
 	wait_until "kube-apiserver /readyz" "$START_TIMEOUT" curl_api "https://127.0.0.1:$APISERVER_PORT/readyz" || abort_start
 
 	launch kube-controller-manager "$bin/kube-controller-manager" \
@@ -297,9 +322,10 @@ case "${1:-}" in
 start) start ;;
 stop) stop ;;
 status) status ;;
+apiserver) apiserver "${2:-}" ;;
 env) echo "export KUBECONFIG=$DIR/admin.kubeconfig" ;;
 *)
-	echo "usage: $0 start|stop|status|env" >&2
+	echo "usage: $0 start|stop|status|env|apiserver stop|start" >&2
 	exit 2
 	;;
 esac
