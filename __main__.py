@@ -6,6 +6,7 @@ import pulumi_kubernetes as k8s
 from components import MultiContainerLab, SettingError
 from components.classroom import Classroom, ClassroomArgs
 from components.settings import kubeconfig_server, load_settings
+from components.timeouts import await_timeouts
 
 try:
     settings = load_settings(pulumi.Config())
@@ -13,6 +14,9 @@ try:
 except SettingError as error:
     # A clean message, no traceback, and nothing registered.
     raise pulumi.RunError(f"configuration error: {error}") from None
+
+# Every Kubernetes object of the stack: a bounded wait for it to become ready, or to be gone.
+pulumi.runtime.register_resource_transform(await_timeouts(settings.await_timeout_seconds))
 
 # An explicit provider, so the kube context is a setting of the stack and not of the shell.
 # Client-side apply: with server-side apply, pulumi-kubernetes 4.25 previews the replacement of a

@@ -22,6 +22,7 @@ from .defaults import Resources
 from .lab import LabArgs
 from .naming import SettingError
 from .registry import PATTERNS
+from .timeouts import DEFAULT_AWAIT_TIMEOUT_SECONDS
 from .tls import ALGORITHMS, ECDSA_CURVES, RSA_BITS, TlsSettings
 
 LAB_DEFAULTS = LabArgs()
@@ -52,6 +53,7 @@ DEFAULTS: dict[str, object] = {
     "learners": [],
     "learnerNamespace": DEFAULT_NAMESPACE_TEMPLATE,
     "classroomServer": "",
+    "awaitTimeoutSeconds": DEFAULT_AWAIT_TIMEOUT_SECONDS,
 }
 
 
@@ -70,6 +72,8 @@ class Settings:
     learner_namespace: str = DEFAULT_NAMESPACE_TEMPLATE
     classroom_server: str = ""
     """The API server's URL for the learners' kubeconfigs; empty: the kubeconfig context's."""
+    await_timeout_seconds: int = DEFAULT_AWAIT_TIMEOUT_SECONDS
+    """How long the provider waits for each object to become ready, or to be gone (timeouts.py)."""
 
 
 def _text(config: ConfigSource, key: str) -> str:
@@ -177,12 +181,14 @@ def load_settings(config: ConfigSource) -> Settings:
         network_policies=_bool(config, "networkPolicies"),
     )
     learners, learner_namespace, classroom_server = _classroom(config)
+    await_timeout = naming.positive_int("awaitTimeoutSeconds", _int(config, "awaitTimeoutSeconds"))
     return Settings(
         kube_context=kube_context,
         lab=lab,
         learners=learners,
         learner_namespace=learner_namespace,
         classroom_server=classroom_server,
+        await_timeout_seconds=await_timeout,
     )
 
 

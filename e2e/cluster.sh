@@ -13,8 +13,9 @@
 #   e2e/cluster.sh stop      stop every process this script started and wipe the state dir
 #   e2e/cluster.sh status    show the processes and the node
 #   e2e/cluster.sh env       print `export KUBECONFIG=...`
-#   e2e/cluster.sh apiserver stop|start
-#                            take the API server away and bring it back, the rest running
+#   e2e/cluster.sh control-plane stop|start
+#                            take the API server, controller manager and scheduler away and
+#                            bring them back (a restarting cluster); etcd and the node run on
 #
 # The binaries come from install-toolchain.sh (its cache, built if missing) or
 # from E2E_BIN_DIR. State (certificates, etcd data, logs, pid files, the admin
@@ -153,20 +154,40 @@ launch_apiserver() {
 		--profiling=false --v=1
 }
 
-# `apiserver stop|start`: takes the API server away and brings it back (the fault tests), while
-# etcd, the controllers and the node keep running.
-apiserver() {
+# The controller manager and the scheduler, ready; at start and again after `control-plane stop`.
+launch_controllers() {
+	local bin=$1 kc=$DIR/admin.kubeconfig
+	launch kube-controller-manager "$bin/kube-controller-manager" \
+		--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
+		--bind-address=127.0.0.1 --secure-port="$KCM_PORT" --leader-elect=false \
+		--root-ca-file="$DIR/pki/ca.crt" --service-account-private-key-file="$DIR/pki/sa.key" \
+		--use-service-account-credentials=false --controllers='*' \
+		--node-monitor-grace-period=60s --profiling=false --v=1
+	launch kube-scheduler "$bin/kube-scheduler" \
+		--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
+		--bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false --profiling=false --v=1
+	wait_until "kube-controller-manager /healthz" "$START_TIMEOUT" curl_api -k "https://127.0.0.1:$KCM_PORT/healthz" || return 1
+	wait_until "kube-scheduler /healthz" "$START_TIMEOUT" curl_api -k "https://127.0.0.1:$SCHED_PORT/healthz" || return 1
+}
+
+# `control-plane stop|start`: takes the API server, the controller manager and the scheduler away
+# and brings them back, as a restarting cluster does (the fault tests); etcd and the node keep
+# running, the kubelet waiting for the API server to come back.
+control_plane() {
 	[ -f "$DIR/ports.env" ] || die "no cluster runs in $DIR"
 	# shellcheck disable=SC1091 # written by start
 	. "$DIR/ports.env"
 	case "${1:-}" in
-	stop) term_wait 10 kube-apiserver ;;
+	stop) term_wait 10 kube-scheduler kube-controller-manager kube-apiserver ;;
 	start)
-		[ ! -f "$DIR/run/kube-apiserver.pid" ] || die "the API server runs already"
-		launch_apiserver "$(bin_dir)"
+		[ ! -f "$DIR/run/kube-apiserver.pid" ] || die "the control plane runs already"
+		local bin
+		bin=$(bin_dir)
+		launch_apiserver "$bin"
 		wait_until "kube-apiserver /readyz" "$START_TIMEOUT" curl_api "https://127.0.0.1:$APISERVER_PORT/readyz"
+		launch_controllers "$bin"
 		;;
-	*) die "usage: $0 apiserver stop|start" ;;
+	*) die "usage: $0 control-plane stop|start" ;;
 	esac
 }
 
@@ -223,17 +244,7 @@ EOF
 	launch_apiserver "$bin"
 	wait_until "kube-apiserver /readyz" "$START_TIMEOUT" curl_api "https://127.0.0.1:$APISERVER_PORT/readyz" || abort_start
 
-	launch kube-controller-manager "$bin/kube-controller-manager" \
-		--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
-		--bind-address=127.0.0.1 --secure-port="$KCM_PORT" --leader-elect=false \
-		--root-ca-file="$DIR/pki/ca.crt" --service-account-private-key-file="$DIR/pki/sa.key" \
-		--use-service-account-credentials=false --controllers='*' \
-		--node-monitor-grace-period=60s --profiling=false --v=1
-	launch kube-scheduler "$bin/kube-scheduler" \
-		--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
-		--bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false --profiling=false --v=1
-	wait_until "kube-controller-manager /healthz" "$START_TIMEOUT" curl_api -k "https://127.0.0.1:$KCM_PORT/healthz" || abort_start
-	wait_until "kube-scheduler /healthz" "$START_TIMEOUT" curl_api -k "https://127.0.0.1:$SCHED_PORT/healthz" || abort_start
+	launch_controllers "$bin" || abort_start
 
 	if [ "$NODE_KIND" = real ]; then
 		E2E_CLUSTER_DIR=$DIR E2E_BIN_DIR=$bin "$HERE/node.sh" start || abort_start
@@ -322,10 +333,10 @@ case "${1:-}" in
 start) start ;;
 stop) stop ;;
 status) status ;;
-apiserver) apiserver "${2:-}" ;;
+control-plane) control_plane "${2:-}" ;;
 env) echo "export KUBECONFIG=$DIR/admin.kubeconfig" ;;
 *)
-	echo "usage: $0 start|stop|status|env|apiserver stop|start" >&2
+	echo "usage: $0 start|stop|status|env|control-plane stop|start" >&2
 	exit 2
 	;;
 esac

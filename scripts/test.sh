@@ -2,7 +2,8 @@
 # Runs the project's checks. Prepares .venv itself.
 #   scripts/test.sh           lint, format, types and the unit tests (fast, no cluster)
 #   scripts/test.sh e2e       the lab on a local cluster with a real node: pulumi preview/up/destroy,
-#                             every command of the lab walked by scripts/lab.sh check (root)
+#                             every command of the lab walked by scripts/lab.sh check, runs
+#                             interrupted, killed, cut off from the API server or run twice (root)
 #   scripts/test.sh node      the real node itself: no route off the machine, and stop (also after a
 #                             crash) leaves nothing behind (root)
 set -euo pipefail

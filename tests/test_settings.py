@@ -43,6 +43,8 @@ def test_every_setting_is_declared_in_pulumi_yaml_with_the_programs_default() ->
         ("tlsRsaBits", "many", "a whole number"),
         ("tlsValidityHours", "0", "greater than zero"),
         ("tlsValidityHours", "-5", "greater than zero"),
+        ("awaitTimeoutSeconds", "0", "greater than zero"),
+        ("awaitTimeoutSeconds", "ten", "whole number"),
         ("tlsEarlyRenewalHours", "-1", "zero or more"),
         ("tlsEarlyRenewalHours", "720", "fewer hours than tlsValidityHours"),
         ("cpuRequest", "ten", "Kubernetes quantity"),

@@ -6,6 +6,8 @@ stack's state afterwards: nothing lost, nothing twice, nothing the state does no
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import os
 import signal
 import subprocess
@@ -28,9 +30,23 @@ pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
 PART_OF = "app.kubernetes.io/part-of=multi-container-patterns"
-# Longest a CLI may take to give up once the API server is gone: the provider's request timeout
-# and the engine's wind-down, with room for a slow machine. Beyond it, the run counts as hung.
-GIVE_UP_WITHIN = 240
+# The fault tests' awaitTimeoutSeconds: what the provider waits at most for an object, here where
+# the images are on the node and pods are ready in seconds.
+AWAIT_TIMEOUT = 60
+# Longest a CLI may take to give up once the API server is gone: the await timeout and the
+# engine's wind-down, with room for a slow machine. Beyond it, the run counts as hung.
+GIVE_UP_WITHIN = AWAIT_TIMEOUT + 120
+
+
+def _session_members(session: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # pid (comm) state ppid pgrp session ...: comm may hold spaces and parentheses.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session:
+                members.append(int(stat.parent.name))
+    return members
 
 
 @dataclass
@@ -40,15 +56,23 @@ class Run:
     process: subprocess.Popen[str]
     log: Path
 
-    def signal(self, sig: signal.Signals) -> None:
-        os.killpg(self.process.pid, sig)
+    def interrupt(self) -> None:
+        """Ctrl-C: SIGINT to the CLI's process group (its plugins run in groups of their own)."""
+        os.killpg(self.process.pid, signal.SIGINT)
+
+    def kill(self) -> None:
+        """SIGKILL to every process of the run's session, the CLI and its plugins: what a closed
+        laptop or a cancelled CI job does."""
+        for pid in _session_members(self.process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def wait(self, timeout: float) -> int:
         """The run's exit status; fails the test when the run does not end within ``timeout``."""
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
+            self.kill()
             self.process.wait()
             pytest.fail(f"{self.process.args} still ran after {timeout} s:\n{self.output()[-3000:]}")
 
@@ -162,6 +186,7 @@ def make_lab(
     def make(name: str) -> Lab:
         stack = local_stack(project_dir, state_dir, kubeconfig, name=name)
         stack.set_config("namespace", auto.ConfigValue(name))
+        stack.set_config("awaitTimeoutSeconds", auto.ConfigValue(str(AWAIT_TIMEOUT)))
         lab = Lab(stack, name, kubectl, tmp_path, run_program({"namespace": name}))
         made.append(lab)
         return lab
@@ -199,8 +224,9 @@ def test_ctrl_c_during_up_stops_cleanly_and_the_next_up_converges(make_lab: Call
     lab = make_lab(f"int-{point}")
     run = lab.start("up", "--yes", "--skip-preview")
     wait_until(point, lambda: INTERRUPT_POINTS[point].reached(lab))
-    run.signal(signal.SIGINT)
+    run.interrupt()
     assert run.wait(timeout=GIVE_UP_WITHIN) != 0
+    wait_until("the plugins to stop with the CLI", lambda: not _session_members(run.process.pid), timeout=30)
     # Ctrl-C lets the operations under way finish and records them: no lock, nothing pending.
     assert not lab.state().get("pending_operations")
     before = lab.objects()
@@ -219,7 +245,7 @@ def test_a_killed_up_is_repaired_by_recover_and_the_next_up_converges(
     lab = make_lab(f"kill-{point}")
     run = lab.start("up", "--yes", "--skip-preview")
     wait_until(point, lambda: INTERRUPT_POINTS[point].reached(lab))
-    run.signal(signal.SIGKILL)
+    run.kill()
     run.wait(timeout=30)
     in_cluster = lab.objects()
     recorded = lab.state_objects()
@@ -265,3 +291,76 @@ def test_a_second_up_of_a_running_stack_is_refused_and_another_stack_runs_beside
     first.destroy_and_assert_gone()
     assert other.objects() == others, "destroying one stack touched the other"
     other.destroy_and_assert_gone()
+
+
+@contextlib.contextmanager
+def api_server_away(kubectl: Kubectl) -> Iterator[None]:
+    """The cluster's control plane stopped (the API server, the controller manager and the
+    scheduler; etcd and the node keep running), and started again on the way out, as a
+    restarting cluster does, until the node's kubelet is back in touch with it."""
+    cluster = [str(ROOT / "e2e" / "cluster.sh"), "control-plane"]
+    subprocess.run([*cluster, "stop"], check=True, timeout=60)
+    try:
+        yield
+    finally:
+        subprocess.run([*cluster, "start"], check=True, timeout=180)
+        back = datetime.datetime.now(datetime.UTC)
+        leases = [n["metadata"]["name"] for n in kubectl.get("nodes")["items"]]
+
+        def kubelets_renewed() -> bool:
+            for node in leases:
+                renewed = kubectl.get("lease", node, "-n", "kube-node-lease")["spec"]["renewTime"]
+                if datetime.datetime.fromisoformat(renewed.replace("Z", "+00:00")) <= back:
+                    return False
+            return True
+
+        wait_until("the kubelet to renew its lease", kubelets_renewed)
+
+
+def assert_gave_up(output: str) -> None:
+    """The CLI's reasons: requests refused, or what it waited for not reached within the timeout."""
+    reasons = ("connect: connection refused", "timed out waiting")
+    assert any(reason in output for reason in reasons), output[-3000:]
+
+
+def test_up_gives_up_when_the_api_server_goes_away_and_the_next_up_converges(make_lab: Callable[[str], Lab]) -> None:
+    lab = make_lab("away-up")
+    run = lab.start("up", "--yes", "--skip-preview")
+    wait_until("pods being created", lambda: INTERRUPT_POINTS["mid-pods"].reached(lab))
+    with api_server_away(lab.kubectl):
+        # Fails, saying why, instead of waiting the provider's 10 minutes.
+        assert run.wait(timeout=GIVE_UP_WITHIN) != 0
+        assert_gave_up(run.output())
+    # The run ended on its own: its lock released, every step recorded.
+    assert not lab.state().get("pending_operations")
+    recorded = lab.state_objects()
+    # Once the cluster has caught up with what the run made, the next up finds it ready.
+    lab.kubectl.run("wait", "--for=condition=Ready", "pod", "--all", "-n", lab.namespace, "--timeout=180s", timeout=190)
+    lab.cli("up", "--yes", "--skip-preview")
+    lab.assert_converged()
+    after = lab.objects()
+    assert {key: after[key] for key in recorded} == recorded
+    lab.destroy_and_assert_gone()
+
+
+def test_destroy_cut_off_from_the_api_server_ends_once_it_is_back_and_the_next_destroy_finishes(
+    make_lab: Callable[[str], Lab],
+) -> None:
+    """Pods being deleted fail at the timeout; pulumi-kubernetes 4.25's wait for a Deployment's
+    deletion outlives its timeout while the API server does not answer, so this run may only end
+    once the API server is back: within the bound from then, and failing."""
+    lab = make_lab("away-destroy")
+    lab.cli("up", "--yes", "--skip-preview")
+    everything = lab.objects()
+    run = lab.start("destroy", "--yes", "--skip-preview")
+    wait_until("objects being deleted", lambda: len(lab.objects()) < len(everything))
+    with api_server_away(lab.kubectl), contextlib.suppress(subprocess.TimeoutExpired):
+        run.process.wait(timeout=GIVE_UP_WITHIN)
+    assert run.wait(timeout=GIVE_UP_WITHIN) != 0
+    assert_gave_up(run.output())
+    assert not lab.state().get("pending_operations")
+    # The objects that go with the namespace were struck from the state when their deletion was
+    # left to it; the namespace, which takes them along, is still recorded.
+    assert f"Namespace/{lab.namespace}" in lab.state_objects()
+    assert set(lab.objects()) <= set(everything)
+    lab.destroy_and_assert_gone()
