@@ -49,6 +49,8 @@ def test_each_pending_kubernetes_object_is_named_as_kubectl_deletes_it_and_the_r
             ),
             _operation("creating", "tls:index/privateKey:PrivateKey", "lab-ambassador-key", {"algorithm": "ECDSA"}),
             _operation("creating", "multicontainer:patterns:Sidecar", "lab-sidecar", {}, custom=False),
+            # A component of the Kubernetes provider makes no object of its own.
+            _operation("creating", "kubernetes:yaml/v2:ConfigGroup", "manifests", {}, custom=False),
             # Only a create can leave an object the state does not record; the others are not touched.
             _operation("updating", "kubernetes:core/v1:Service", "lab-db", {"metadata": {"name": "db"}}),
         ]
@@ -61,6 +63,7 @@ def test_each_pending_kubernetes_object_is_named_as_kubectl_deletes_it_and_the_r
         ("lab-db", ["NetworkPolicy.v1.networking.k8s.io", "db", "--namespace", "demo"]),
         ("lab-ambassador-key", None),
         ("lab-sidecar", None),
+        ("manifests", None),
     ]
     assert str(creates[1].object) == "Pod demo/sidecar-logging"
 
