@@ -8,10 +8,14 @@ Such a run leaves two things behind:
     ("already exists") or with a generated name the next `up` does not know and would leave
     behind, or the request may never have arrived.
 
+A run stopped with Ctrl-C can leave such an object too, without even a pending create: a create
+cancelled after its request reached the API server.
+
 `python -m recovery` (scripts/recover.sh) removes the lock only when the process that holds it is
-gone, deletes each pending create's object from the cluster when it is there (nothing the state
-records can depend on it: the engine creates a dependent only after recording what it depends on),
-and clears the pending creates. The next `up` then creates them again, each once.
+gone, deletes each pending create's object from the cluster when it is there, and each object of
+the lab's labels in the stack's namespaces that the state does not record (nothing the state
+records can depend on either: the engine creates a dependent only after recording what it depends
+on), and clears the pending creates. The next `up` then creates them again, each once.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +81,48 @@ def pending_creates(deployment: Mapping[str, Any]) -> list[PendingCreate]:
         found.append(
             PendingCreate(resource["urn"], typ, object_ref(typ, resource.get("inputs") or {}) if is_object else None)
         )
+    return found
+
+
+def _kubernetes_resources(deployment: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [
+        r
+        for r in deployment.get("resources") or []
+        if r["type"].startswith(KUBERNETES_TYPE_PREFIX) and r.get("custom", True) and r.get("outputs")
+    ]
+
+
+def recorded_objects(deployment: Mapping[str, Any]) -> set[ObjectRef]:
+    """The Kubernetes objects the state records, as they were created."""
+    return {object_ref(r["type"], r["outputs"]) for r in _kubernetes_resources(deployment)}
+
+
+def sweep_scope(deployment: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Where objects the state does not record may be: the namespaces the stack's state records,
+    and the kinds (as kubectl names them) of the objects it makes there."""
+    recorded = recorded_objects(deployment)
+    namespaces = sorted(o.name for o in recorded if o.resource == "Namespace")
+    kinds = {o.resource for o in recorded if o.namespace is not None}
+    for create in pending_creates(deployment):
+        if create.object is not None and create.object.namespace is not None:
+            kinds.add(create.object.resource)
+    return namespaces, sorted(kinds)
+
+
+def unrecorded(items: Iterable[Mapping[str, Any]], recorded: set[ObjectRef]) -> list[ObjectRef]:
+    """Of the listed objects (`kubectl get -o json` items), those the state does not record,
+    leaving out what controllers made (a Deployment's ReplicaSets and pods)."""
+    found = []
+    for item in items:
+        metadata = item["metadata"]
+        if metadata.get("ownerReferences"):
+            continue
+        api_version = item["apiVersion"]
+        group, _, version = api_version.rpartition("/")
+        token = f"kubernetes:{group or 'core'}/{version}:{item['kind']}"
+        ref = object_ref(token, item)
+        if ref not in recorded:
+            found.append(ref)
     return found
 
 

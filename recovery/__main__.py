@@ -16,7 +16,18 @@ from typing import Any
 
 import yaml
 
-from . import PendingCreate, file_backend_root, kube_context, pending_creates, stack_locks
+from components.labels import MANAGED_BY, PART_OF
+
+from . import (
+    ObjectRef,
+    file_backend_root,
+    kube_context,
+    pending_creates,
+    recorded_objects,
+    stack_locks,
+    sweep_scope,
+    unrecorded,
+)
 
 # How long a deleted object may take to go (a namespace waits for its pods to stop).
 DELETE_TIMEOUT = 180
@@ -64,10 +75,32 @@ def release_dead_locks(stack: str) -> None:
         say(f"removed {len(locks)} lock(s) of a run that is gone: " + "; ".join(lock.describe() for lock in locks))
 
 
-def delete_objects(creates: Sequence[PendingCreate], context: str | None) -> None:
-    """Deletes the objects of ``creates`` that exist, namespaces last, and waits until they are gone."""
-    objects = [create.object for create in creates if create.object is not None]
-    kubectl = ["kubectl", *(["--context", context] if context else [])]
+# The labels of every object the lab makes (components/labels.py).
+LAB_SELECTOR = f"app.kubernetes.io/part-of={PART_OF},app.kubernetes.io/managed-by={MANAGED_BY}"
+
+
+def kubectl_command(context: str | None) -> list[str]:
+    return ["kubectl", *(["--context", context] if context else [])]
+
+
+def stray_objects(deployment: dict[str, Any], context: str | None) -> list[ObjectRef]:
+    """The lab's objects in the stack's namespaces that its state does not record."""
+    namespaces, kinds = sweep_scope(deployment)
+    recorded = recorded_objects(deployment)
+    found: list[ObjectRef] = []
+    for namespace in namespaces if kinds else []:
+        listed = run(
+            [*kubectl_command(context), "get", ",".join(kinds), "-n", namespace, "-l", LAB_SELECTOR, "-o", "json"]
+        )
+        if listed.returncode != 0:
+            raise RecoveryError(f"kubectl could not list namespace {namespace}:\n{listed.stderr}")
+        found += unrecorded(json.loads(listed.stdout)["items"], recorded)
+    return found
+
+
+def delete_objects(objects: Sequence[ObjectRef], context: str | None) -> None:
+    """Deletes ``objects`` that exist, namespaces last, and waits until they are gone."""
+    kubectl = kubectl_command(context)
     for batch in (
         [o for o in objects if o.resource != "Namespace"],
         [o for o in objects if o.resource == "Namespace"],
@@ -89,7 +122,11 @@ def recover(stack: str) -> None:
     creates = pending_creates(deployment)
     for create in creates:
         say(f"pending create of {create.urn}" + (f": deleting {create.object} if it exists" if create.object else ""))
-    delete_objects(creates, kube_context(deployment))
+    context = kube_context(deployment)
+    strays = [ref for ref in stray_objects(deployment, context) if ref not in {c.object for c in creates}]
+    for ref in strays:
+        say(f"{ref} is in the cluster but not in the state: deleting it")
+    delete_objects([*(c.object for c in creates if c.object is not None), *strays], context)
     refreshed = pulumi(
         "refresh", "--yes", "--skip-preview", "--clear-pending-creates", stack=stack, what="pulumi refresh"
     )

@@ -12,7 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from recovery import Lock, file_backend_root, kube_context, object_ref, pending_creates, stack_locks
+from recovery import (
+    Lock,
+    file_backend_root,
+    kube_context,
+    object_ref,
+    pending_creates,
+    recorded_objects,
+    stack_locks,
+    sweep_scope,
+    unrecorded,
+)
 
 STACK_URN = "urn:pulumi:dev::multi-container-patterns::"
 
@@ -124,3 +134,46 @@ def test_a_lock_is_dead_only_when_its_process_on_this_machine_is_gone(tmp_path: 
 def test_a_lock_describes_its_holder() -> None:
     lock = Lock(Path("/s/l.json"), 42, "host", "me", "2026-01-01T00:00:00Z")
     assert lock.describe() == "pid 42 of me@host since 2026-01-01T00:00:00Z (/s/l.json)"
+
+
+def _recorded(typ: str, name: str, namespace: str | None = None) -> dict[str, object]:
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {"type": typ, "custom": True, "outputs": {"metadata": metadata}}
+
+
+STATE = {
+    "resources": [
+        {"type": "pulumi:providers:kubernetes", "custom": True, "outputs": {}},
+        {"type": "multicontainer:patterns:Lab", "custom": False},
+        _recorded("kubernetes:core/v1:Namespace", "demo"),
+        _recorded("kubernetes:core/v1:Pod", "sidecar-logging", "demo"),
+        _recorded("kubernetes:networking.k8s.io/v1:NetworkPolicy", "default-deny", "demo"),
+    ],
+    "pending_operations": [
+        _operation("creating", "kubernetes:apps/v1:Deployment", "db", {"metadata": {"name": "db", "namespace": "demo"}})
+    ],
+}
+
+
+def test_strays_are_looked_for_in_the_stacks_namespaces_among_the_kinds_it_makes() -> None:
+    assert sweep_scope(STATE) == (["demo"], ["Deployment.v1.apps", "NetworkPolicy.v1.networking.k8s.io", "Pod"])
+    assert sweep_scope({}) == ([], [])
+
+
+def _listed(api_version: str, kind: str, name: str, owned: bool = False) -> dict[str, object]:
+    metadata: dict[str, object] = {"name": name, "namespace": "demo"}
+    if owned:
+        metadata["ownerReferences"] = [{"kind": "ReplicaSet", "name": "db-1"}]
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata}
+
+
+def test_a_stray_is_a_listed_object_the_state_does_not_record_and_no_controller_made() -> None:
+    items = [
+        _listed("v1", "Pod", "sidecar-logging"),
+        _listed("v1", "Pod", "adapter-format"),
+        _listed("v1", "Pod", "db-1-abcde", owned=True),
+        _listed("networking.k8s.io/v1", "NetworkPolicy", "default-deny"),
+        _listed("networking.k8s.io/v1", "NetworkPolicy", "db"),
+    ]
+    strays = unrecorded(items, recorded_objects(STATE))
+    assert [str(ref) for ref in strays] == ["Pod demo/adapter-format", "NetworkPolicy.v1.networking.k8s.io demo/db"]
