@@ -135,7 +135,7 @@ status:
 EOF
 }
 
-# The API server, on the ports of ports.env: at start, and again after `apiserver stop`.
+# The API server, on the ports of ports.env: at start, and again after `control-plane stop`.
 launch_apiserver() {
 	local bin=$1
 	launch kube-apiserver "$bin/kube-apiserver" \
