@@ -159,6 +159,19 @@ class Lab:
         assert not self.state().get("pending_operations")
         self.cli("preview", "--expect-no-changes")
 
+    def recover_then_up(self, recorded: Mapping[str, str], fault: str) -> None:
+        """scripts/recover.sh, then `up`: what the state recorded is untouched, what it did not is
+        gone from the cluster, and the lab converges with every recorded object kept (same uid)."""
+        recovered = self.recover()
+        assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+        assert not self.state().get("pending_operations")
+        assert self.state_objects() == recorded
+        assert self.objects() == recorded, f"recovery:\n{recovered.stdout}"
+        self.cli("up", "--yes", "--skip-preview")
+        self.assert_converged()
+        after = self.objects()
+        assert {key: after[key] for key in recorded} == recorded, f"an object recorded before {fault} was made again"
+
     def destroy_and_assert_gone(self) -> None:
         self.cli("destroy", "--yes", "--skip-preview")
         assert self.objects() == {}
@@ -232,15 +245,7 @@ def test_ctrl_c_during_up_is_repaired_by_recover_and_the_next_up_converges(
     # Ctrl-C lets the operations under way finish and records them: no lock, nothing pending. A
     # create cancelled after its request reached the API server leaves an object without a record.
     assert not lab.state().get("pending_operations")
-    recorded = lab.state_objects()
-    recovered = lab.recover()
-    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
-    assert lab.state_objects() == recorded
-    assert lab.objects() == recorded, f"recovery:\n{recovered.stdout}"
-    lab.cli("up", "--yes", "--skip-preview")
-    lab.assert_converged()
-    after = lab.objects()
-    assert {key: after[key] for key in recorded} == recorded, "an object made before Ctrl-C was made again"
+    lab.recover_then_up(lab.state_objects(), "Ctrl-C")
     lab.destroy_and_assert_gone()
 
 
@@ -264,16 +269,7 @@ def test_a_killed_up_is_repaired_by_recover_and_the_next_up_converges(
     assert refused.returncode != 0
     assert "the stack is currently locked by 1 lock(s)" in refused.stderr
     assert lab.objects() == in_cluster
-    recovered = lab.recover()
-    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
-    assert not lab.state().get("pending_operations")
-    # What the state records is untouched; what it does not know of is gone from the cluster.
-    assert lab.state_objects() == recorded
-    assert lab.objects() == recorded, f"pending: {pending}\nrecovery:\n{recovered.stdout}"
-    lab.cli("up", "--yes", "--skip-preview")
-    lab.assert_converged()
-    after = lab.objects()
-    assert {key: after[key] for key in recorded} == recorded, "an object the state recorded was made again"
+    lab.recover_then_up(recorded, "the kill")
     lab.destroy_and_assert_gone()
 
 
