@@ -69,6 +69,11 @@ def object_ref(type_token: str, inputs: Mapping[str, Any]) -> ObjectRef:
     return ObjectRef(resource, name, namespace if isinstance(namespace, str) and namespace else None)
 
 
+def _is_object(resource: Mapping[str, Any]) -> bool:
+    """Whether a resource of the state is a Kubernetes object (not a component of the provider)."""
+    return resource["type"].startswith(KUBERNETES_TYPE_PREFIX) and resource.get("custom", True)
+
+
 def pending_creates(deployment: Mapping[str, Any]) -> list[PendingCreate]:
     """The pending creates of an exported deployment (`pulumi stack export`)."""
     found = []
@@ -77,35 +82,26 @@ def pending_creates(deployment: Mapping[str, Any]) -> list[PendingCreate]:
             continue
         resource = operation["resource"]
         typ = resource["type"]
-        is_object = typ.startswith(KUBERNETES_TYPE_PREFIX) and resource.get("custom", True)
-        found.append(
-            PendingCreate(resource["urn"], typ, object_ref(typ, resource.get("inputs") or {}) if is_object else None)
-        )
+        ref = object_ref(typ, resource.get("inputs") or {}) if _is_object(resource) else None
+        found.append(PendingCreate(resource["urn"], typ, ref))
     return found
-
-
-def _kubernetes_resources(deployment: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [
-        r
-        for r in deployment.get("resources") or []
-        if r["type"].startswith(KUBERNETES_TYPE_PREFIX) and r.get("custom", True) and r.get("outputs")
-    ]
 
 
 def recorded_objects(deployment: Mapping[str, Any]) -> set[ObjectRef]:
     """The Kubernetes objects the state records, as they were created."""
-    return {object_ref(r["type"], r["outputs"]) for r in _kubernetes_resources(deployment)}
+    return {
+        object_ref(r["type"], r["outputs"])
+        for r in deployment.get("resources") or []
+        if _is_object(r) and r.get("outputs")
+    }
 
 
-def sweep_scope(deployment: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """Where objects the state does not record may be: the namespaces the stack's state records,
-    and the kinds (as kubectl names them) of the objects it makes there."""
-    recorded = recorded_objects(deployment)
+def sweep_scope(recorded: set[ObjectRef], creates: Iterable[PendingCreate]) -> tuple[list[str], list[str]]:
+    """Where objects the state does not record may be: the namespaces the state records, and the
+    kinds (as kubectl names them) of the objects the stack makes there, recorded or pending."""
     namespaces = sorted(o.name for o in recorded if o.resource == "Namespace")
-    kinds = {o.resource for o in recorded if o.namespace is not None}
-    for create in pending_creates(deployment):
-        if create.object is not None and create.object.namespace is not None:
-            kinds.add(create.object.resource)
+    pending = [c.object for c in creates if c.object is not None]
+    kinds = {o.resource for o in [*recorded, *pending] if o.namespace is not None}
     return namespaces, sorted(kinds)
 
 

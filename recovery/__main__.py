@@ -20,6 +20,7 @@ from components.labels import MANAGED_BY, PART_OF
 
 from . import (
     ObjectRef,
+    PendingCreate,
     file_backend_root,
     kube_context,
     pending_creates,
@@ -83,10 +84,9 @@ def kubectl_command(context: str | None) -> list[str]:
     return ["kubectl", *(["--context", context] if context else [])]
 
 
-def stray_objects(deployment: dict[str, Any], context: str | None) -> list[ObjectRef]:
+def stray_objects(recorded: set[ObjectRef], creates: Sequence[PendingCreate], context: str | None) -> list[ObjectRef]:
     """The lab's objects in the stack's namespaces that its state does not record."""
-    namespaces, kinds = sweep_scope(deployment)
-    recorded = recorded_objects(deployment)
+    namespaces, kinds = sweep_scope(recorded, creates)
     found: list[ObjectRef] = []
     for namespace in namespaces if kinds else []:
         listed = run(
@@ -123,10 +123,11 @@ def recover(stack: str) -> None:
     for create in creates:
         say(f"pending create of {create.urn}" + (f": deleting {create.object} if it exists" if create.object else ""))
     context = kube_context(deployment)
-    strays = [ref for ref in stray_objects(deployment, context) if ref not in {c.object for c in creates}]
+    pending = [c.object for c in creates if c.object is not None]
+    strays = [ref for ref in stray_objects(recorded_objects(deployment), creates, context) if ref not in pending]
     for ref in strays:
         say(f"{ref} is in the cluster but not in the state: deleting it")
-    delete_objects([*(c.object for c in creates if c.object is not None), *strays], context)
+    delete_objects([*pending, *strays], context)
     refreshed = pulumi(
         "refresh", "--yes", "--skip-preview", "--clear-pending-creates", stack=stack, what="pulumi refresh"
     )

@@ -156,8 +156,11 @@ STATE = {
 
 
 def test_strays_are_looked_for_in_the_stacks_namespaces_among_the_kinds_it_makes() -> None:
-    assert sweep_scope(STATE) == (["demo"], ["Deployment.v1.apps", "NetworkPolicy.v1.networking.k8s.io", "Pod"])
-    assert sweep_scope({}) == ([], [])
+    assert sweep_scope(recorded_objects(STATE), pending_creates(STATE)) == (
+        ["demo"],
+        ["Deployment.v1.apps", "NetworkPolicy.v1.networking.k8s.io", "Pod"],
+    )
+    assert sweep_scope(set(), []) == ([], [])
 
 
 def _listed(api_version: str, kind: str, name: str, owned: bool = False) -> dict[str, object]:

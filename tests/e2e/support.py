@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pulumi import automation as auto
 
+from tests import k8s
 from tests.harness import run_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,12 @@ class Kubectl:
         result = self.run("get", *args, "--ignore-not-found", "-o", "name", check=False)
         assert result.returncode == 0, result.stderr
         return bool(result.stdout.strip())
+
+
+def kubectl_resource(type_token: str) -> str:
+    """How kubectl names the objects of a Kubernetes type token: `pod`, `deployment.apps`, ..."""
+    group, _, kind = k8s.group_version_kind(type_token)
+    return kind.lower() if group == "core" else f"{kind.lower()}.{group}"
 
 
 def copy_project(work: Path) -> Path:

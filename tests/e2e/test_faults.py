@@ -23,7 +23,7 @@ import pytest
 from pulumi import automation as auto
 
 from tests import k8s
-from tests.e2e.support import ROOT, Kubectl, local_stack, run_cli
+from tests.e2e.support import ROOT, Kubectl, kubectl_resource, local_stack, run_cli
 from tests.harness import ProgramRun, run_program
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
@@ -129,7 +129,7 @@ class Lab:
             namespace = self.kubectl.get("namespace", self.namespace)
             found[f"Namespace/{self.namespace}"] = namespace["metadata"]["uid"]
         kinds = sorted(
-            {_kubectl_resource(r.type) for r in self.declared.kubernetes_objects() if r.type != NAMESPACE_TYPE}
+            {kubectl_resource(r.type) for r in self.declared.kubernetes_objects() if r.type != NAMESPACE_TYPE}
         )
         listed = self.kubectl.get(",".join(kinds), "-n", self.namespace, "-l", PART_OF)["items"]
         # What the program declares, not what controllers make from it (a Deployment's pods).
@@ -176,11 +176,6 @@ class Lab:
         self.cli("destroy", "--yes", "--skip-preview")
         assert self.objects() == {}
         assert not self.state().get("resources")
-
-
-def _kubectl_resource(type_token: str) -> str:
-    group, _, kind = k8s.group_version_kind(type_token)
-    return kind.lower() if group == "core" else f"{kind.lower()}.{group}"
 
 
 def wait_until(what: str, condition: Callable[[], bool], timeout: float = 180) -> None:
@@ -232,13 +227,19 @@ INTERRUPT_POINTS = {
 }
 
 
+def start_up_until(lab: Lab, point: str) -> Run:
+    """`pulumi up` of the lab in the background, once it has reached ``point``."""
+    run = lab.start("up", "--yes", "--skip-preview")
+    wait_until(point, lambda: INTERRUPT_POINTS[point].reached(lab))
+    return run
+
+
 @pytest.mark.parametrize("point", list(INTERRUPT_POINTS))
 def test_ctrl_c_during_up_is_repaired_by_recover_and_the_next_up_converges(
     make_lab: Callable[[str], Lab], point: str
 ) -> None:
     lab = make_lab(f"int-{point}")
-    run = lab.start("up", "--yes", "--skip-preview")
-    wait_until(point, lambda: INTERRUPT_POINTS[point].reached(lab))
+    run = start_up_until(lab, point)
     run.interrupt()
     assert run.wait(timeout=GIVE_UP_WITHIN) != 0
     wait_until("the plugins to stop with the CLI", lambda: not _session_members(run.process.pid), timeout=30)
@@ -254,8 +255,7 @@ def test_a_killed_up_is_repaired_by_recover_and_the_next_up_converges(
     make_lab: Callable[[str], Lab], point: str
 ) -> None:
     lab = make_lab(f"kill-{point}")
-    run = lab.start("up", "--yes", "--skip-preview")
-    wait_until(point, lambda: INTERRUPT_POINTS[point].reached(lab))
+    run = start_up_until(lab, point)
     run.kill()
     run.wait(timeout=30)
     in_cluster = lab.objects()
@@ -331,8 +331,7 @@ def test_up_cut_off_from_the_api_server_ends_and_the_next_up_converges(make_lab:
     timeout or of the API server's return, whichever comes first: never the provider's 10 minutes
     after it is back."""
     lab = make_lab("away-up")
-    run = lab.start("up", "--yes", "--skip-preview")
-    wait_until("pods being created", lambda: INTERRUPT_POINTS["mid-pods"].reached(lab))
+    run = start_up_until(lab, "mid-pods")
     with api_server_away(lab.kubectl), contextlib.suppress(subprocess.TimeoutExpired):
         run.process.wait(timeout=GIVE_UP_WITHIN)
     if run.wait(timeout=GIVE_UP_WITHIN) != 0:

@@ -17,8 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from pulumi import automation as auto
 
 from policy import rules
-from tests import k8s
-from tests.e2e.support import POLICY_PACK, STACK, Kubectl, run_cli
+from tests.e2e.support import POLICY_PACK, STACK, Kubectl, kubectl_resource, run_cli
 from tests.harness import run_program
 
 pytestmark = pytest.mark.e2e
@@ -288,8 +287,7 @@ def test_destroy_removes_every_object_and_the_namespace(stack: auto.Stack, kubec
     kinds = {r.type for r in run_program().kubernetes_objects() if r.type != "kubernetes:core/v1:Namespace"}
     assert kinds
     for type_token in kinds:
-        group, _, kind = k8s.group_version_kind(type_token)
-        resource = kind.lower() if group == "core" else f"{kind.lower()}.{group}"
+        resource = kubectl_resource(type_token)
         assert not kubectl.exists(
             resource, "-n", NAMESPACE, "-l", "app.kubernetes.io/part-of=multi-container-patterns"
         ), resource
