@@ -3,21 +3,25 @@
 # the Pulumi CLI and Python language host, the kubernetes and tls provider
 # plugins (installed into a private PULUMI_HOME), etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubectl and kwok; and the real node:
-# kubelet, kube-proxy, containerd, runc, the CNI plugins and CoreDNS, plus the
-# lab's images built from Debian packages as OCI archives (toolchain/images/).
+# kubelet, kube-proxy, containerd, runc, the CNI plugins, CoreDNS and kube-router's
+# NetworkPolicy controller, plus the lab's images built from Debian packages as OCI
+# archives (toolchain/images/).
 #
 # Needs, besides Go: gcc and libseccomp-dev (runc, pause), mmdebstrap and umoci
 # (images), all in debian-packages.txt, which with-cluster.sh installs.
 #
-# Everything lands in a cache directory outside the repository:
-#   ${E2E_CACHE:-$HOME/.cache/multi-container-patterns-e2e}/<key>
-# where <key> hashes versions.env and the toolchain/ wrapper modules, so a pin
-# change builds into a fresh directory. Finished pieces are reused (each has a
-# stamp file), so running the script again is cheap and resumes a broken build.
+# Everything lands in a cache directory outside the repository,
+# ${E2E_CACHE:-$HOME/.cache/multi-container-patterns-e2e}:
+#   pieces/<piece>-<key>/  one per piece, <key> hashing what that piece is built from (PIECES)
+#   <key>/                 the toolchain: hard links to its pieces' files, and env.sh
+# so a pin change rebuilds only the pieces that use it, and the toolchain of each
+# Kubernetes release of versions.env (E2E_KUBERNETES_VERSION) shares every other piece.
+# Finished pieces are reused, so running the script again is cheap and resumes a
+# broken build.
 #
 # Usage:
 #   e2e/install-toolchain.sh            build what is missing, then print the environment
-#   e2e/install-toolchain.sh --prefix   print the cache directory only (builds nothing)
+#   e2e/install-toolchain.sh --prefix   print the toolchain directory only (builds nothing)
 #   e2e/install-toolchain.sh --env      print the environment lines only (builds nothing)
 #
 # `source "$(e2e/install-toolchain.sh --prefix)/env.sh"` puts the tools on PATH and
@@ -29,45 +33,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/versions.env"
 
 CACHE_ROOT=${E2E_CACHE:-$HOME/.cache/multi-container-patterns-e2e}
-KEY=$(
-	cd "$HERE"
-	find versions.env toolchain -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16
-)
-PREFIX=$CACHE_ROOT/$KEY
-BIN=$PREFIX/bin
-PULUMI_HOME_DIR=$PREFIX/pulumi-home
-WORK=$PREFIX/work
-LOGS=$PREFIX/logs
-STAMPS=$PREFIX/stamps
-REPORT=$PREFIX/build-report.tsv
-
-env_lines() {
-	cat <<EOF
-export E2E_TOOLCHAIN="$PREFIX"
-export PATH="$BIN:\$PATH"
-export PULUMI_HOME="$PULUMI_HOME_DIR"
-export PULUMI_SKIP_UPDATE_CHECK=true
-export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-export PULUMI_DISABLE_REGISTRY_RESOLVE=true
-export PULUMI_IGNORE_AMBIENT_PLUGINS=true
-EOF
-}
-
-case "${1:-}" in
---prefix)
-	echo "$PREFIX"
-	exit 0
-	;;
---env)
-	env_lines
-	exit 0
-	;;
-"") ;;
-*)
-	echo "usage: $0 [--prefix|--env]" >&2
-	exit 2
-	;;
-esac
+PIECES_DIR=$CACHE_ROOT/pieces
+WORK=$CACHE_ROOT/work
+LOGS=$CACHE_ROOT/logs
 
 log() { printf '[install-toolchain] %s\n' "$*" >&2; }
 die() {
@@ -75,65 +43,45 @@ die() {
 	exit 1
 }
 
-# --- Go --------------------------------------------------------------------
-command -v go >/dev/null || die "the go command is required (Go >= $GO_MIN_VERSION)"
-export GOTOOLCHAIN=${GO_TOOLCHAIN:-local}
-export GOFLAGS=-mod=mod
-export CGO_ENABLED=0
-export GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
-GO_VERSION=$(go env GOVERSION)
-GO_VERSION=${GO_VERSION#go}
-if [ "$(printf '%s\n%s\n' "$GO_MIN_VERSION" "$GO_VERSION" | sort -V | head -1)" != "$GO_MIN_VERSION" ]; then
-	die "Go $GO_VERSION is older than $GO_MIN_VERSION: set GO_TOOLCHAIN=go1.27.3 in versions.env"
-fi
-
-mkdir -p "$BIN" "$PULUMI_HOME_DIR" "$WORK" "$LOGS" "$STAMPS"
-[ -f "$REPORT" ] || printf 'piece\tseconds\tbytes\n' >"$REPORT"
-
-# Run one build step once: step NAME FUNCTION. Output goes to $LOGS/NAME.log.
-step() {
-	local name=$1 fn=$2 start end
-	if [ -f "$STAMPS/$name" ]; then
-		log "$name: cached"
-		return 0
+# The Kubernetes release of this toolchain: E2E_KUBERNETES_VERSION picks one of
+# KUBERNETES_VERSIONS by minor (1.33) or in full (1.33.13); the default is the first, the newest.
+kubernetes_version() {
+	local wanted=${E2E_KUBERNETES_VERSION:-} v
+	if [ -z "$wanted" ]; then
+		echo "${KUBERNETES_VERSIONS%% *}"
+		return
 	fi
-	log "$name: building (log: $LOGS/$name.log)"
-	start=$(date +%s)
-	# A subshell outside any condition, so that errexit holds inside it.
-	set +e
-	(
-		set -e
-		"$fn"
-	) >"$LOGS/$name.log" 2>&1
-	local rc=$?
-	set -e
-	if [ "$rc" -ne 0 ]; then
-		tail -n 40 "$LOGS/$name.log" >&2
-		die "$name failed (exit $rc); full log: $LOGS/$name.log"
-	fi
-	end=$(date +%s)
-	printf '%s\t%s\t%s\n' "$name" "$((end - start))" "$(piece_size "$name")" >>"$REPORT"
-	touch "$STAMPS/$name"
-	log "$name: done in $((end - start))s"
+	for v in $KUBERNETES_VERSIONS; do
+		if [ "$v" = "$wanted" ] || [ "${v%.*}" = "$wanted" ]; then
+			echo "$v"
+			return
+		fi
+	done
+	die "E2E_KUBERNETES_VERSION=$wanted is not one of KUBERNETES_VERSIONS in versions.env ($KUBERNETES_VERSIONS)"
 }
+KUBERNETES_VERSION=$(kubernetes_version)
+KUBERNETES_MINOR=${KUBERNETES_VERSION%.*}
+NEWEST_KUBERNETES_VERSION=${KUBERNETES_VERSIONS%% *}
 
-piece_size() {
-	case $1 in
-	pulumi) du -cb "$BIN/pulumi" | tail -1 | cut -f1 ;;
-	pulumi-language-python) du -cb "$BIN"/pulumi-language-python* "$BIN"/pulumi-resource-pulumi-python 2>/dev/null | tail -1 | cut -f1 ;;
-	provider-kubernetes) du -sb "$PULUMI_HOME_DIR/plugins/resource-kubernetes-v$PULUMI_KUBERNETES_VERSION" | cut -f1 ;;
-	provider-tls) du -sb "$PULUMI_HOME_DIR/plugins/resource-tls-v$PULUMI_TLS_VERSION" | cut -f1 ;;
-	etcd) du -cb "$BIN/etcd" | tail -1 | cut -f1 ;;
-	kubernetes) du -cb "$BIN"/kube-apiserver "$BIN"/kube-controller-manager "$BIN"/kube-scheduler "$BIN"/kubectl "$BIN"/kubelet "$BIN"/kube-proxy | tail -1 | cut -f1 ;;
-	kwok) du -cb "$BIN/kwok" | tail -1 | cut -f1 ;;
-	containerd) du -cb "$BIN"/containerd "$BIN"/containerd-shim-runc-v2 "$BIN"/ctr | tail -1 | cut -f1 ;;
-	runc) du -cb "$BIN/runc" | tail -1 | cut -f1 ;;
-	cni-plugins) du -sb "$PREFIX/cni/bin" | cut -f1 ;;
-	coredns) du -cb "$BIN/coredns" | tail -1 | cut -f1 ;;
-	images) du -sb "$PREFIX/images" | cut -f1 ;;
-	*) echo 0 ;;
-	esac
-}
+# The pieces, in build order: NAME|its build function and the helpers only it calls|the
+# versions.env variables it is built from|the toolchain/ folders it is built from. A piece's key
+# hashes exactly these (values, files, the functions' text) and the Go version: a change
+# rebuilds only the pieces it touches.
+PIECES=(
+	"pulumi|build_pulumi|PULUMI_VERSION|pulumi"
+	"pulumi-language-python|build_language_python|PULUMI_VERSION|pulumi-language-python"
+	"provider-kubernetes|build_provider_kubernetes|PULUMI_VERSION PULUMI_KUBERNETES_VERSION PULUMI_KUBERNETES_PROVIDER_MODULE PULUMI_KUBERNETES_SDK_MODULE|pulumi-resource-kubernetes"
+	"provider-tls|build_provider_tls|PULUMI_VERSION PULUMI_TLS_VERSION TERRAFORM_PROVIDER_TLS_MODULE TERRAFORM_PLUGIN_FRAMEWORK_VERSION PULUMI_TERRAFORM_BRIDGE_VERSION|pulumi-resource-tls"
+	"etcd|build_etcd|ETCD_VERSION|etcd"
+	"kubernetes-$KUBERNETES_MINOR|build_kubernetes|KUBERNETES_VERSION|kubernetes-$KUBERNETES_MINOR"
+	"kwok|build_kwok|KWOK_VERSION|"
+	"containerd|build_containerd|CONTAINERD_VERSION|"
+	"runc|build_runc|RUNC_VERSION|"
+	"cni-plugins|build_cni_plugins|CNI_PLUGINS_VERSION|"
+	"coredns|build_coredns|COREDNS_VERSION|coredns"
+	"kube-router|build_kube_router|KUBE_ROUTER_VERSION|"
+	"images|build_images build_image|DEBIAN_SUITE NEWEST_KUBERNETES_VERSION|images"
+)
 
 # Fresh writable copy of a wrapper module: workdir NAME -> prints its path.
 workdir() {
@@ -151,13 +99,14 @@ moddir() { go list -m -f '{{.Dir}}' "$1"; }
 # module this build does not require.
 downloaded() { go mod download -json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"; }
 
-# Installs a provider binary into PULUMI_HOME without any download.
+# Installs a provider binary into the piece's PULUMI_HOME without any download, with the
+# pulumi piece's CLI.
 install_plugin() {
 	local name=$1 version=$2 file=$3
-	PULUMI_HOME=$PULUMI_HOME_DIR PULUMI_SKIP_UPDATE_CHECK=true \
+	PULUMI_HOME=$OUT/pulumi-home PULUMI_SKIP_UPDATE_CHECK=true \
 		PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_DISABLE_REGISTRY_RESOLVE=true \
-		"$BIN/pulumi" plugin install resource "$name" "$version" --file "$file" --reinstall
-	PULUMI_HOME=$PULUMI_HOME_DIR "$BIN/pulumi" plugin ls
+		"$PULUMI_CLI" plugin install resource "$name" "$version" --file "$file" --reinstall
+	PULUMI_HOME=$OUT/pulumi-home "$PULUMI_CLI" plugin ls
 }
 
 # --- Pulumi CLI ------------------------------------------------------------
@@ -257,7 +206,7 @@ build_etcd() {
 # --- kube-apiserver, kube-controller-manager, kube-scheduler, kubectl ------
 build_kubernetes() {
 	local dir gomod m minor ldflags pkg
-	dir=$(workdir kubernetes)
+	dir=$(workdir "kubernetes-$KUBERNETES_MINOR")
 	cd "$dir"
 	minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
 	go mod edit -require="k8s.io/kubernetes@v$KUBERNETES_VERSION"
@@ -292,12 +241,12 @@ build_kwok() {
 	# heartbeat with a Lease, and the fast pod life cycle.
 	local src f
 	src=$(GOFLAGS="" downloaded "sigs.k8s.io/kwok@v$KWOK_VERSION" Dir)
-	mkdir -p "$PREFIX/share/kwok"
+	mkdir -p "$OUT/share/kwok"
 	for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
 		pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
 		echo "---"
 		cat "$src/kustomize/stage/$f"
-	done >"$PREFIX/share/kwok/stages.yaml"
+	done >"$OUT/share/kwok/stages.yaml"
 }
 
 # --- the real node: containerd, runc, CNI plugins, CoreDNS ------------------
@@ -324,12 +273,12 @@ build_runc() {
 
 build_cni_plugins() {
 	local m=github.com/containernetworking/plugins/plugins
-	mkdir -p "$PREFIX/cni/bin"
+	mkdir -p "$OUT/cni/bin"
 	cd "$WORK"
-	GOFLAGS="" GOBIN="$PREFIX/cni/bin" go install -trimpath -ldflags "-s -w" \
+	GOFLAGS="" GOBIN="$OUT/cni/bin" go install -trimpath -ldflags "-s -w" \
 		"$m/main/bridge@v$CNI_PLUGINS_VERSION" "$m/main/loopback@v$CNI_PLUGINS_VERSION" \
 		"$m/ipam/host-local@v$CNI_PLUGINS_VERSION" "$m/meta/portmap@v$CNI_PLUGINS_VERSION"
-	ls -l "$PREFIX/cni/bin"
+	ls -l "$OUT/cni/bin"
 }
 
 build_coredns() {
@@ -349,17 +298,17 @@ build_coredns() {
 # links (LINKS, PATH=TARGET) and the OCI config (CONFIG: umoci config flags);
 # rootfs/ beside it (regular files only: the cache key hashes them) is laid
 # over the packages' files, and so is images/common/rootfs. The result, in
-# $PREFIX/images: <name>.tar (an OCI archive, imported into containerd when the
+# $OUT/images: <name>.tar (an OCI archive, imported into containerd when the
 # node starts), <name>.ref (its reference) and <name>.setting.
 build_images() {
 	local spec
-	rm -rf "$PREFIX/images"
-	mkdir -p "$PREFIX/images"
+	rm -rf "$OUT/images"
+	mkdir -p "$OUT/images"
 	cd "$WORK"
 	for spec in "$HERE"/toolchain/images/*/image.env; do
 		[ "$(basename "$(dirname "$spec")")" = common ] || build_image "$(dirname "$spec")"
 	done
-	ls -l "$PREFIX/images"
+	ls -l "$OUT/images"
 }
 
 build_image() {
@@ -405,10 +354,11 @@ build_image() {
 		*) die "$IMAGE: '$VERSION_COMMAND' does not report version $version: $reported" ;;
 		esac
 	else
-		# pause: Kubernetes' pause.c, built as build/pause/Makefile does.
+		# pause: Kubernetes' pause.c (the newest release's, one sandbox image for every
+		# release), built as build/pause/Makefile does.
 		mkdir -p "$root"
 		gcc -Os -Wall -Werror -static -DVERSION="v$tag" -o "$root/pause" \
-			"$(downloaded "k8s.io/kubernetes@v$KUBERNETES_VERSION" Dir)/build/pause/linux/pause.c"
+			"$(downloaded "k8s.io/kubernetes@v$NEWEST_KUBERNETES_VERSION" Dir)/build/pause/linux/pause.c"
 		strip "$root/pause"
 	fi
 	# One layer, reproducible: sorted entries, numeric owners, a fixed mtime.
@@ -418,28 +368,141 @@ build_image() {
 	umoci raw add-layer --image "$WORK/images/$name/oci:$tag" "$WORK/images/$name/layer.tar"
 	umoci config --image "$WORK/images/$name/oci:$tag" --os linux --architecture amd64 \
 		--author multi-container-patterns "${CONFIG[@]}"
-	tar -C "$WORK/images/$name/oci" -cf "$PREFIX/images/$name.tar" .
-	echo "$IMAGE" >"$PREFIX/images/$name.ref"
-	[ -z "$LAB_SETTING" ] || echo "$LAB_SETTING" >"$PREFIX/images/$name.setting"
+	tar -C "$WORK/images/$name/oci" -cf "$OUT/images/$name.tar" .
+	echo "$IMAGE" >"$OUT/images/$name.ref"
+	[ -z "$LAB_SETTING" ] || echo "$LAB_SETTING" >"$OUT/images/$name.setting"
 	rm -rf "$WORK/images/$name"
 }
 
+# --- kube-router's NetworkPolicy controller ------------------------------------------
+build_kube_router() {
+	# No replace directives: plain `go install pkg@version`. The node runs its firewall
+	# (NetworkPolicy) controller only, with iptables and ipset from Debian.
+	cd "$WORK"
+	local m=github.com/cloudnativelabs/kube-router/v2
+	GOFLAGS="" GOBIN="$BIN" go install -trimpath \
+		-ldflags "-s -w -X $m/pkg/version.Version=v$KUBE_ROUTER_VERSION" "$m/cmd/kube-router@v$KUBE_ROUTER_VERSION"
+	"$BIN/kube-router" --version
+}
+
+# --- pieces and the toolchain ----------------------------------------------------------
+piece_field() { echo "$1" | cut -d'|' -f"$2"; }
+
+# piece_id SPEC: NAME-KEY, the key hashing everything the piece is built from.
+piece_id() {
+	local spec=$1 name fn var path
+	name=$(piece_field "$spec" 1)
+	printf '%s-' "$name"
+	{
+		echo "$name"
+		echo "$GO_VERSION_LINE"
+		for fn in $(piece_field "$spec" 2); do declare -f "$fn"; done
+		for var in $(piece_field "$spec" 3); do echo "$var=${!var}"; done
+		for path in $(piece_field "$spec" 4); do
+			(cd "$HERE/toolchain" && find "$path" -type f | LC_ALL=C sort | xargs sha256sum)
+		done
+	} | sha256sum | cut -c1-16
+}
+
+GO_VERSION_LINE=$(go version 2>/dev/null || echo "no go")
+PIECE_IDS=()
+for spec in "${PIECES[@]}"; do PIECE_IDS+=("$(piece_id "$spec")"); done
+# The toolchain's directory: named by its pieces, so each mix of versions has its own.
+PREFIX=$CACHE_ROOT/$(printf '%s\n' "${PIECE_IDS[@]}" | sha256sum | cut -c1-16)
+
+env_lines() {
+	cat <<EOT
+export E2E_TOOLCHAIN="$PREFIX"
+export E2E_KUBERNETES_VERSION="$KUBERNETES_VERSION"
+export PATH="$PREFIX/bin:\$PATH"
+export PULUMI_HOME="$PREFIX/pulumi-home"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_DISABLE_REGISTRY_RESOLVE=true
+export PULUMI_IGNORE_AMBIENT_PLUGINS=true
+EOT
+}
+
+case "${1:-}" in
+--prefix)
+	echo "$PREFIX"
+	exit 0
+	;;
+--env)
+	env_lines
+	exit 0
+	;;
+"") ;;
+*)
+	echo "usage: $0 [--prefix|--env]" >&2
+	exit 2
+	;;
+esac
+
+# --- Go --------------------------------------------------------------------
+command -v go >/dev/null || die "the go command is required (Go >= $GO_MIN_VERSION)"
+export GOTOOLCHAIN=${GO_TOOLCHAIN:-local}
+export GOFLAGS=-mod=mod
+export CGO_ENABLED=0
+export GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
+GO_VERSION=$(go env GOVERSION)
+GO_VERSION=${GO_VERSION#go}
+if [ "$(printf '%s\n%s\n' "$GO_MIN_VERSION" "$GO_VERSION" | sort -V | head -1)" != "$GO_MIN_VERSION" ]; then
+	die "Go $GO_VERSION is older than $GO_MIN_VERSION: set GO_TOOLCHAIN=go1.27.3 in versions.env"
+fi
+mkdir -p "$PIECES_DIR" "$WORK" "$LOGS"
+
+# build_piece SPEC ID: build one piece into pieces/ID once. Its build function writes below OUT
+# (BIN=$OUT/bin); output goes to logs/ID.log, time and size to pieces/ID.tsv.
+build_piece() {
+	local spec=$1 id=$2 name fn start end rc
+	name=$(piece_field "$spec" 1)
+	fn=$(piece_field "$spec" 2)
+	fn=${fn%% *}
+	OUT=$PIECES_DIR/$id
+	BIN=$OUT/bin
+	if [ -f "$OUT.tsv" ]; then
+		log "$name: cached ($OUT)"
+		return 0
+	fi
+	log "$name: building (log: $LOGS/$id.log)"
+	rm -rf "$OUT"
+	mkdir -p "$BIN"
+	start=$(date +%s)
+	# A subshell outside any condition, so that errexit holds inside it.
+	set +e
+	(
+		set -e
+		"$fn"
+	) >"$LOGS/$id.log" 2>&1
+	rc=$?
+	set -e
+	if [ "$rc" -ne 0 ]; then
+		tail -n 40 "$LOGS/$id.log" >&2
+		die "$name failed (exit $rc); full log: $LOGS/$id.log"
+	fi
+	end=$(date +%s)
+	printf '%s\t%s\t%s\t%s\n' "$name" "$id" "$((end - start))" "$(du -sb "$OUT" | cut -f1)" >"$OUT.tsv"
+	log "$name: done in $((end - start))s"
+}
+
 TOTAL_START=$(date +%s)
-step pulumi build_pulumi
-step pulumi-language-python build_language_python
-step provider-kubernetes build_provider_kubernetes
-step provider-tls build_provider_tls
-step etcd build_etcd
-step kubernetes build_kubernetes
-step kwok build_kwok
-step containerd build_containerd
-step runc build_runc
-step cni-plugins build_cni_plugins
-step coredns build_coredns
-step images build_images
-env_lines >"$PREFIX/env.sh"
-log "all pieces ready in $(($(date +%s) - TOTAL_START))s (per piece: $REPORT)"
-log "binaries: $BIN"
-log "PULUMI_HOME: $PULUMI_HOME_DIR"
+for i in "${!PIECES[@]}"; do
+	build_piece "${PIECES[$i]}" "${PIECE_IDS[$i]}"
+	# The providers' pieces install their plugins with the CLI of the pulumi piece.
+	[ "$(piece_field "${PIECES[$i]}" 1)" != pulumi ] || PULUMI_CLI=$BIN/pulumi
+done
+if [ ! -f "$PREFIX/env.sh" ]; then
+	rm -rf "$PREFIX"
+	mkdir -p "$PREFIX"
+	for id in "${PIECE_IDS[@]}"; do cp -al "$PIECES_DIR/$id/." "$PREFIX/"; done
+	{
+		printf 'piece\tid\tseconds\tbytes\n'
+		for id in "${PIECE_IDS[@]}"; do cat "$PIECES_DIR/$id.tsv"; done
+	} >"$PREFIX/build-report.tsv"
+	env_lines >"$PREFIX/env.sh"
+fi
+log "all pieces ready in $(($(date +%s) - TOTAL_START))s (per piece: $PREFIX/build-report.tsv)"
+log "Kubernetes: v$KUBERNETES_VERSION"
 log "use: source $PREFIX/env.sh"
 env_lines

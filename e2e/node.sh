@@ -2,7 +2,8 @@
 # A real worker node for the local control plane of cluster.sh: containerd and
 # runc run the pods, the kubelet registers the node and serves logs, exec and
 # port-forward, kube-proxy programs Services with nftables, CoreDNS answers the
-# cluster's names. All of them are upstream binaries from install-toolchain.sh.
+# cluster's names, kube-router's firewall controller enforces NetworkPolicies with
+# iptables and ipset. All of them are upstream binaries from install-toolchain.sh.
 #
 # The node lives in a network namespace of its own, joined to the machine by
 # one veth pair (NODE_HOST_IP <-> NODE_IP, a /30) and nothing else: the
@@ -32,8 +33,10 @@ NODE_HOST_IP=10.250.0.1
 NODE_IP=10.250.0.2
 POD_CIDR=10.244.0.0/24
 POD_GATEWAY=10.244.0.1
-# Inside the service range of cluster.sh (10.0.0.0/24); 10.0.0.1 is `kubernetes`.
+# The service range of cluster.sh; 10.0.0.1 is `kubernetes`.
+SERVICE_CIDR=10.0.0.0/24
 DNS_SERVICE_IP=10.0.0.10
+KUBE_ROUTER_HEALTH_PORT=20244
 CLUSTER_DOMAIN=cluster.local
 # The sysctls the kubelet sets machine-wide at start; `stop` puts the old values back.
 KUBELET_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
@@ -70,10 +73,10 @@ preflight() {
 	local tool b
 	[ "$(id -u)" -eq 0 ] || die "the real node needs root (network namespace, mounts, cgroups)"
 	[ "$(uname -s)" = Linux ] || die "the real node needs Linux"
-	for tool in ip nsenter socat nft openssl curl mount umount; do
+	for tool in ip nsenter socat nft iptables ipset openssl curl mount umount; do
 		command -v "$tool" >/dev/null || die "$tool is required (e2e/install-node-deps.sh installs it)"
 	done
-	for b in kubelet kube-proxy containerd containerd-shim-runc-v2 ctr runc coredns; do
+	for b in kubelet kube-proxy containerd containerd-shim-runc-v2 ctr runc coredns kube-router; do
 		[ -x "$E2E_BIN_DIR/$b" ] || die "$E2E_BIN_DIR/$b is missing (run e2e/install-toolchain.sh)"
 	done
 	for b in bridge host-local loopback portmap; do
@@ -119,6 +122,7 @@ keyUsage=critical,digitalSignature,keyEncipherment"
 		# Bound to system:node-proxier by the API server's default RBAC.
 		issue kube-proxy "/CN=system:kube-proxy" "$client"
 		issue coredns "/CN=system:coredns" "$client"
+		issue kube-router "/CN=system:kube-router" "$client"
 	} >"$LOGS/pki.log" 2>&1 || die "certificate generation failed: $LOGS/pki.log"
 }
 
@@ -448,6 +452,50 @@ EOF
 	wait_until "CoreDNS /ready" "$START_TIMEOUT" in_node curl -fsS --max-time 2 http://127.0.0.1:8181/ready
 }
 
+# --- NetworkPolicies ------------------------------------------------------------------
+# kube-router's firewall controller alone (no routing, no service proxy): for the pods on
+# this node it keeps iptables chains and ipsets in the node's namespace that let through
+# exactly what the NetworkPolicies allow. The pods' bridge hands its traffic to iptables
+# (bridge-nf-call-iptables, set in setup_network). Everything it makes lives in the node's
+# namespace and goes with it. Its RBAC is the one kube-router's own manifests grant.
+network_policy_objects() {
+	cat <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: system:kube-router
+rules:
+- apiGroups: [""]
+  resources: [namespaces, pods, services, nodes, endpoints]
+  verbs: [list, get, watch]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [list, get, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, get, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: system:kube-router
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:kube-router}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: system:kube-router}
+EOF
+}
+
+start_network_policies() {
+	network_policy_objects | kubectl_admin apply -f - >"$LOGS/network-policy-objects.log" 2>&1 ||
+		die "creating kube-router's RBAC failed: $LOGS/network-policy-objects.log"
+	launch_in_node kube-router "$E2E_BIN_DIR/kube-router" --run-firewall=true --run-router=false \
+		--run-service-proxy=false --enable-cni=false --kubeconfig="$NODE_DIR/kube-router.kubeconfig" \
+		--hostname-override="$NODE_NAME" --service-cluster-ip-range="$SERVICE_CIDR" \
+		--health-port="$KUBE_ROUTER_HEALTH_PORT" --metrics-port=0 --v=1
+	wait_until "kube-router /healthz" "$START_TIMEOUT" \
+		in_node curl -fsS --max-time 2 "http://127.0.0.1:$KUBE_ROUTER_HEALTH_PORT/healthz"
+}
+
 # --- start / stop ----------------------------------------------------------------------
 start() {
 	local t0 name
@@ -468,7 +516,7 @@ start() {
 	[ -e /var/lib/cni ] || touch "$NODE_DIR/var-lib-cni.ours"
 	[ -e /var/log/containers ] || touch "$NODE_DIR/var-log-containers.ours"
 	gen_certs
-	for name in kubelet-client kube-proxy coredns; do kubeconfig "$name"; done
+	for name in kubelet-client kube-proxy coredns kube-router; do kubeconfig "$name"; done
 	setup_network
 	start_relay
 	start_containerd
@@ -476,6 +524,7 @@ start() {
 	start_kubelet
 	start_kube_proxy
 	start_coredns
+	start_network_policies
 	log "node $NODE_NAME ready in $(($(date +%s) - t0))s (InternalIP $NODE_IP, pods $POD_CIDR, DNS $DNS_SERVICE_IP)"
 }
 

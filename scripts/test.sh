@@ -4,6 +4,8 @@
 #   scripts/test.sh e2e       the lab on a local cluster with a real node: pulumi preview/up/destroy,
 #                             every command of the lab walked by scripts/lab.sh check, runs
 #                             interrupted, killed, cut off from the API server or run twice (root)
+#   scripts/test.sh versions  the lab walk, its four experiments and the NetworkPolicy flow matrix
+#                             on each older Kubernetes release of e2e/versions.env (root)
 #   scripts/test.sh node      the real node itself: no route off the machine, and stop (also after a
 #                             crash) leaves nothing behind (root)
 set -euo pipefail
@@ -25,6 +27,16 @@ case "$suite" in
     # Builds the toolchain when its cache lacks it, starts the cluster, stops it after.
     e2e/with-cluster.sh .venv/bin/python -m pytest -m e2e tests/e2e
     ;;
+  versions)
+    # Every release of KUBERNETES_VERSIONS but the first, which `e2e` runs: its own toolchain
+    # (only its Kubernetes piece is built) and its own cluster.
+    read -ra releases <<<"$(. e2e/versions.env && echo "$KUBERNETES_VERSIONS")"
+    for version in "${releases[@]:1}"; do
+      echo "==> Kubernetes $version"
+      E2E_KUBERNETES_VERSION=$version e2e/with-cluster.sh .venv/bin/python -m pytest -m e2e \
+        tests/e2e/test_lab.py tests/e2e/test_network_policies.py
+    done
+    ;;
   node)
     # The tests start and stop their own cluster: only the toolchain and its packages here.
     # shellcheck disable=SC2046 # one package per line
@@ -34,7 +46,7 @@ case "$suite" in
     .venv/bin/python -m pytest -m node tests/node
     ;;
   *)
-    echo "usage: scripts/test.sh [unit|e2e|node]" >&2
+    echo "usage: scripts/test.sh [unit|e2e|versions|node]" >&2
     exit 2
     ;;
 esac

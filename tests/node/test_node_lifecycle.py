@@ -1,6 +1,7 @@
 """The real node as `e2e/cluster.sh` starts and stops it: its network has no way off the machine,
-and `stop` removes every process, mount, cgroup, interface, directory and sysctl change it made,
-also after a crash of the node's daemons, and a second `stop` is harmless.
+its NetworkPolicy engine keeps its rules in the node's namespace, and `stop` removes every process,
+mount, cgroup, interface, directory, sysctl change and firewall rule it made, also after a crash of
+the node's daemons, and a second `stop` is harmless.
 
 Needs root and the toolchain on PATH (`scripts/test.sh node` provides both). Starts its own
 cluster, so it must not run while another real node is up (the node's names are fixed)."""
@@ -29,7 +30,7 @@ NETNS = NODE_DIR / "netns"
 NODE_CGROUP = "mcp-e2e-node"
 NODE_HOST_IF = "mcp-e2e-node0"
 # Places outside the node's directory that the kubelet and libcni use whatever their settings.
-FIXED_PLACES = (Path("/var/lib/cni"), Path("/var/log/containers"))
+FIXED_PLACES = (Path("/var/lib/cni"), Path("/var/log/containers"), Path("/var/lib/kube-router"))
 KUBELET_SYSCTLS = (
     "vm.overcommit_memory",
     "vm.panic_on_oom",
@@ -45,7 +46,19 @@ MACHINE_NET_SYSCTLS = (
     "net.bridge.bridge-nf-call-iptables",
     "net.netfilter.nf_conntrack_max",
 )
-NODE_PROGRAMS = ("kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "coredns", "socat", "runc")
+NODE_PROGRAMS = (
+    "kubelet",
+    "kube-proxy",
+    "kube-router",
+    "containerd",
+    "containerd-shim-runc-v2",
+    "coredns",
+    "socat",
+    "runc",
+)
+NODE_DAEMONS = ("kubelet", "containerd", "kube-proxy", "kube-router", "coredns")
+# The machine's own packet filter, as each of its tools lists it.
+FIREWALL_LISTINGS = (("nft", "list", "ruleset"), ("iptables-save",), ("iptables-legacy-save",), ("ipset", "list", "-n"))
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ class MachineState:
     processes: frozenset[str]
     places: frozenset[str]
     sysctls: tuple[tuple[str, str], ...]
+    firewall: tuple[str, ...]
 
 
 def machine_state() -> MachineState:
@@ -74,7 +88,14 @@ def machine_state() -> MachineState:
     )
     places = frozenset(str(path) for path in (NODE_DIR, *FIXED_PLACES) if path.exists())
     sysctls = tuple((name, _sysctl(name)) for name in (*KUBELET_SYSCTLS, *MACHINE_NET_SYSCTLS))
-    return MachineState(mounts, links, cgroups, processes, places, sysctls)
+    firewall = tuple(_listing(command) for command in FIREWALL_LISTINGS)
+    return MachineState(mounts, links, cgroups, processes, places, sysctls, firewall)
+
+
+def _listing(command: tuple[str, ...]) -> str:
+    """What a firewall tool lists, without the comment lines iptables-save dates."""
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True)
+    return "\n".join(line for line in result.stdout.splitlines() if not line.startswith("#"))
 
 
 def _program(process: Path) -> str:
@@ -164,6 +185,9 @@ def test_the_nodes_network_has_no_route_off_the_machine(node: Kubectl, before: M
     # nowhere to go here; nothing else NATs: the pods' bridge has ipMasq off.
     natting = [name for name, block in tables.items() if re.search(r"\b(masquerade|snat)\b", block)]
     assert set(natting) <= {"ip kube-proxy", "ip6 kube-proxy"}, natting
+    # The NetworkPolicy engine's chains and sets are the node's, none is the machine's.
+    assert "KUBE-ROUTER-FORWARD" in in_node("iptables-save").stdout
+    assert not any("KUBE-ROUTER" in listing for listing in before.firewall + machine_state().firewall)
     # CoreDNS answers the cluster's names and has nowhere to forward any other.
     assert "forward" not in (NODE_DIR / "Corefile").read_text()
 
@@ -188,7 +212,7 @@ def test_stop_after_a_crash_removes_everything_the_node_made_and_a_second_stop_i
     # The crash: every daemon of the node dies at once; the pod's processes and shims live on.
     for entry in running.processes:
         pid, name = entry.split()
-        if name in ("kubelet", "containerd", "kube-proxy", "coredns"):
+        if name in NODE_DAEMONS:
             os.kill(int(pid), signal.SIGKILL)
     assert any(entry.endswith("containerd-shim-runc-v2") for entry in machine_state().processes)
     cluster_dir = Path(node.kubeconfig).parent
@@ -201,6 +225,7 @@ def test_stop_after_a_crash_removes_everything_the_node_made_and_a_second_stop_i
     assert after.links == before.links
     assert after.places == before.places
     assert after.sysctls == before.sysctls
+    assert after.firewall == before.firewall
     again = cluster("stop", cluster_dir=cluster_dir)
     assert again.returncode == 0, again.stderr
     assert machine_state() == before

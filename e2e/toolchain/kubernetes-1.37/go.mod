@@ -1,4 +1,4 @@
-module multi-container-patterns/e2e/toolchain/kubernetes
+module multi-container-patterns/e2e/toolchain/kubernetes-1.37
 
 go 1.26.0
 
