@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # A local Kubernetes cluster for the end-to-end tests: a control plane on
 # 127.0.0.1 (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) and
-# one worker node, chosen with E2E_NODE:
-#   real (default)  node.sh: a real kubelet with containerd, runc, CNI, kube-proxy
-#                   and CoreDNS in a network namespace of its own; pods run. Root.
+# worker nodes, chosen with E2E_NODE:
+#   real (default)  node.sh: E2E_NODES real nodes (default 2), each a kubelet with
+#                   containerd, runc, CNI, kube-proxy and kube-router's NetworkPolicy
+#                   controller in a network namespace of its own, CoreDNS on the
+#                   first; pods run and reach each other across nodes. Root.
 #   kwok            kwok simulates one Node (kwok-node-0): pods are scheduled and
 #                   reported Running/Ready at once, but nothing runs in them. Starts
 #                   in seconds, without root.
@@ -26,6 +28,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=${E2E_CLUSTER_DIR:-${TMPDIR:-/tmp}/multi-container-patterns-e2e-cluster}
 NODE_KIND=${E2E_NODE:-real}
+NODE_COUNT=${E2E_NODES:-2}
 KWOK_NODE_NAME=kwok-node-0
 START_TIMEOUT=${E2E_CLUSTER_TIMEOUT:-120} # seconds, for each wait
 
@@ -204,6 +207,7 @@ start() {
 	real | kwok) ;;
 	*) die "E2E_NODE must be 'real' or 'kwok', not '$NODE_KIND'" ;;
 	esac
+	[[ $NODE_COUNT =~ ^[1-8]$ ]] || die "E2E_NODES must be a number of real nodes from 1 to 8, not '$NODE_COUNT'"
 	bin=$(bin_dir)
 	for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl; do
 		[ -x "$bin/$b" ] || die "$bin/$b is missing (run e2e/install-toolchain.sh)"
@@ -247,7 +251,10 @@ EOF
 	launch_controllers "$bin" || abort_start
 
 	if [ "$NODE_KIND" = real ]; then
-		E2E_CLUSTER_DIR=$DIR E2E_BIN_DIR=$bin "$HERE/node.sh" start || abort_start
+		local index
+		for index in $(seq 0 $((NODE_COUNT - 1))); do
+			E2E_CLUSTER_DIR=$DIR E2E_BIN_DIR=$bin "$HERE/node.sh" start "$index" "$NODE_COUNT" || abort_start
+		done
 	else
 		start_kwok "$bin" "$kc" "$kwok_config" || abort_start
 	fi

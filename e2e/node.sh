@@ -1,38 +1,41 @@
 #!/usr/bin/env bash
-# A real worker node for the local control plane of cluster.sh: containerd and
-# runc run the pods, the kubelet registers the node and serves logs, exec and
-# port-forward, kube-proxy programs Services with nftables, CoreDNS answers the
-# cluster's names, kube-router's firewall controller enforces NetworkPolicies with
-# iptables and ipset. All of them are upstream binaries from install-toolchain.sh.
+# Real worker nodes for the local control plane of cluster.sh: on each, containerd
+# and runc run the pods, the kubelet registers the node and serves logs, exec and
+# port-forward, kube-proxy programs Services with nftables, kube-router's firewall
+# controller enforces NetworkPolicies with iptables and ipset; node-0 also runs
+# CoreDNS for the cluster's names. All of them are upstream binaries from
+# install-toolchain.sh.
 #
-# The node lives in a network namespace of its own, joined to the machine by
-# one veth pair (NODE_HOST_IP <-> NODE_IP, a /30) and nothing else: the
-# namespace has no default route (and the pods' bridge no NAT), so pod and
-# Service traffic cannot leave the machine. The kubelet and kube-proxy reach the API server on the
-# machine's loopback through a Unix-socket relay (socat); the API server
-# reaches the kubelet at NODE_IP:10250. CoreDNS has no upstream forwarder.
+# Each node lives in a network namespace of its own, joined to the machine by one
+# veth pair (NODE_HOST_IP <-> NODE_IP, a /30: the API server and the kubelet talk
+# over it) and to the other nodes by a second one, eth1, on the nodes' segment: a
+# bridge in a namespace of its own (SEGMENT_NETNS) that carries the pods' traffic
+# between nodes, each node routing the others' pod ranges to their eth1 address.
+# No namespace has a default route (and the pods' bridges no NAT), so pod and
+# Service traffic cannot leave the machine. The kubelet and kube-proxy reach the
+# API server on the machine's loopback through a Unix-socket relay (socat); the
+# API server reaches the kubelet at NODE_IP:10250. CoreDNS has no upstream forwarder.
 #
 # Usage (cluster.sh calls it; E2E_CLUSTER_DIR and E2E_BIN_DIR must be set):
-#   e2e/node.sh start    create the namespace, start the daemons, import the images, wait for Ready
-#   e2e/node.sh stop     stop everything it started and remove what it created (safe to repeat,
-#                        and after a crash)
-#   e2e/node.sh status   the node's daemons: running or exited
+#   e2e/node.sh start INDEX COUNT   node-INDEX of COUNT nodes (0 <= INDEX < COUNT <= 8): create its
+#                                   namespace (and the segment), start its daemons, import the
+#                                   images, wait for Ready
+#   e2e/node.sh stop                stop every node and remove what they created (safe to repeat,
+#                                   and after a crash)
+#   e2e/node.sh status              the nodes' daemons: running or exited
 #
-# Everything it creates carries one name, so `stop` finds it without any state:
-# the directory NODE_DIR, the network namespace file in it, the veth NODE_HOST_IF,
-# the cgroup /NODE_CGROUP in every cgroup v1 hierarchy (the kubelet's cgroupRoot),
-# and the processes whose command line names NODE_DIR. Needs root.
+# Everything a node creates carries its index in one name, so `stop` finds it without any
+# state: the directory NODE_DIR, the network namespace file in it, the veth NODE_HOST_IF, the
+# cgroup /NODE_CGROUP in every cgroup v1 hierarchy (the kubelet's cgroupRoot), and the processes
+# whose command line names NODE_DIR; what the nodes share (the segment, the machine-wide
+# sysctls' old values) is in SHARED_DIR. Needs root.
 set -euo pipefail
 
-NODE_NAME=${E2E_NODE_NAME:-node-0}
-NODE_DIR=/var/lib/mcp-e2e-node
-NODE_CGROUP=mcp-e2e-node
-NODE_HOST_IF=mcp-e2e-node0
-# The veth pair's /30: the machine's end and the node's address (its InternalIP).
-NODE_HOST_IP=10.250.0.1
-NODE_IP=10.250.0.2
-POD_CIDR=10.244.0.0/24
-POD_GATEWAY=10.244.0.1
+NODE_PREFIX=mcp-e2e-node
+SHARED_DIR=/var/lib/$NODE_PREFIX-shared
+SEGMENT_NETNS=$SHARED_DIR/netns
+SEGMENT_BRIDGE=nodes
+MAX_NODES=8
 # The service range of cluster.sh; 10.0.0.1 is `kubernetes`.
 SERVICE_CIDR=10.0.0.0/24
 DNS_SERVICE_IP=10.0.0.10
@@ -43,10 +46,35 @@ KUBELET_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_
 	kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
 START_TIMEOUT=${E2E_CLUSTER_TIMEOUT:-120}
 
-NETNS=$NODE_DIR/netns
-RUN=$NODE_DIR/run
-LOGS=$NODE_DIR/logs
-CONTAINERD_SOCK=$NODE_DIR/containerd/containerd.sock
+# node_names INDEX: sets every name and address of node INDEX.
+node_names() {
+	NODE_INDEX=$1
+	NODE_NAME=node-$1
+	NODE_DIR=/var/lib/$NODE_PREFIX-$1
+	NODE_CGROUP=$NODE_PREFIX-$1
+	NODE_HOST_IF=$NODE_PREFIX$1
+	# The veth pair's /30: the machine's end and the node's address (its InternalIP).
+	NODE_HOST_IP=10.250.0.$((4 * $1 + 1))
+	NODE_IP=10.250.0.$((4 * $1 + 2))
+	NODE_HOST_NET=10.250.0.$((4 * $1))/30
+	POD_CIDR=10.244.$1.0/24
+	POD_GATEWAY=10.244.$1.1
+	NETNS=$NODE_DIR/netns
+	RUN=$NODE_DIR/run
+	LOGS=$NODE_DIR/logs
+	CONTAINERD_SOCK=$NODE_DIR/containerd/containerd.sock
+	# processes.sh keeps its pid files and logs there.
+	# shellcheck disable=SC2034
+	PID_DIR=$RUN
+	# shellcheck disable=SC2034
+	LOG_DIR=$LOGS
+}
+# The nodes' segment: node INDEX is 10.251.0.(INDEX+1) on it; CoreDNS listens on node-0's.
+segment_ip() { echo "10.251.0.$(($1 + 1))"; }
+SEGMENT_PREFIX=24
+# Every node's pod range (10.244.INDEX.0/24) is in it.
+CLUSTER_POD_CIDR=10.244.0.0/16
+DNS_IP=$(segment_ip 0)
 
 log() { printf '[node] %s\n' "$*" >&2; }
 die() {
@@ -91,8 +119,8 @@ preflight() {
 	grep -qw overlay /proc/filesystems || die "the kernel lacks overlayfs"
 	[ -e /dev/kmsg ] || die "/dev/kmsg is missing: the kubelet's OOM watcher reads it"
 	# The /30 must be free: no route of the machine may already cover it.
-	if ip -4 route show | grep -v "dev $NODE_HOST_IF" | awk '{print $1}' | grep -qx "${NODE_HOST_IP%.*}.0/30"; then
-		die "10.250.0.0/30 is already routed on this machine"
+	if ip -4 route show | grep -v "dev $NODE_HOST_IF" | awk '{print $1}' | grep -qx "$NODE_HOST_NET"; then
+		die "$NODE_HOST_NET is already routed on this machine"
 	fi
 }
 
@@ -151,6 +179,16 @@ EOF
 }
 
 # --- network ---------------------------------------------------------------------
+# The nodes' segment, made by the first node to start: a namespace holding one bridge that
+# the nodes' eth1 links join. It forwards nothing to the machine (it has no link to it).
+setup_segment() {
+	[ ! -e "$SEGMENT_NETNS" ] || return 0
+	touch "$SEGMENT_NETNS"
+	unshare --net="$SEGMENT_NETNS" true
+	nsenter --net="$SEGMENT_NETNS" -- ip link add "$SEGMENT_BRIDGE" type bridge
+	nsenter --net="$SEGMENT_NETNS" -- ip link set "$SEGMENT_BRIDGE" up
+}
+
 setup_network() {
 	touch "$NETNS"
 	# A new network namespace, kept alive by a bind mount on $NETNS (no /run/netns entry).
@@ -168,11 +206,20 @@ setup_network() {
 	in_node sysctl -qw net.ipv4.ip_forward=1
 	in_node sysctl -qw net.bridge.bridge-nf-call-iptables=1
 	in_node sysctl -qw net.bridge.bridge-nf-call-ip6tables=1
+	# eth1 on the segment, and a route to each other node's pods through its eth1 address.
+	in_node ip link add eth1 type veth peer name "n$NODE_INDEX" netns "$SEGMENT_NETNS"
+	nsenter --net="$SEGMENT_NETNS" -- ip link set "n$NODE_INDEX" master "$SEGMENT_BRIDGE" up
+	in_node ip addr add "$(segment_ip "$NODE_INDEX")/$SEGMENT_PREFIX" dev eth1
+	in_node ip link set eth1 up
+	local other
+	for other in $(seq 0 $((NODE_COUNT - 1))); do
+		[ "$other" -eq "$NODE_INDEX" ] || in_node ip route add "10.244.$other.0/24" via "$(segment_ip "$other")" dev eth1
+	done
 	mkdir -p "$NODE_DIR/cni/net.d" "$NODE_DIR/cni/ipam"
 	cat >"$NODE_DIR/cni/net.d/10-pods.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
-  "name": "mcp-e2e-node",
+  "name": "$NODE_CGROUP",
   "plugins": [
     {
       "type": "bridge",
@@ -194,8 +241,6 @@ EOF
 }
 
 # --- processes -------------------------------------------------------------------
-PID_DIR=$RUN
-LOG_DIR=$LOGS
 # shellcheck source=processes.sh
 source "$(dirname "${BASH_SOURCE[0]}")/processes.sh"
 
@@ -359,7 +404,7 @@ mode: nftables
 clientConnection:
   kubeconfig: $NODE_DIR/kube-proxy.kubeconfig
 hostnameOverride: $NODE_NAME
-clusterCIDR: $POD_CIDR
+clusterCIDR: $CLUSTER_POD_CIDR
 bindAddress: 127.0.0.1
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
@@ -420,7 +465,7 @@ metadata:
     endpointslice.kubernetes.io/managed-by: node.sh.e2e.multi-container-patterns
 addressType: IPv4
 endpoints:
-- addresses: [$NODE_IP]
+- addresses: [$DNS_IP]
   conditions: {ready: true}
   nodeName: $NODE_NAME
 ports:
@@ -436,7 +481,7 @@ start_coredns() {
 	# instead of a query leaving the machine.
 	cat >"$NODE_DIR/Corefile" <<EOF
 $CLUSTER_DOMAIN:53 in-addr.arpa:53 ip6.arpa:53 {
-    bind $NODE_IP
+    bind $DNS_IP
     errors
     health 127.0.0.1:8080
     ready 127.0.0.1:8181
@@ -501,38 +546,47 @@ start() {
 	local t0 name
 	t0=$(date +%s)
 	need_cluster
+	[[ ${1:-} =~ ^[0-9]+$ && ${2:-} =~ ^[0-9]+$ ]] && [ "$1" -lt "$2" ] && [ "$2" -le "$MAX_NODES" ] ||
+		die "usage: $0 start INDEX COUNT (0 <= INDEX < COUNT <= $MAX_NODES)"
+	NODE_COUNT=$2
+	node_names "$1"
 	preflight
 	if [ -e "$NODE_DIR" ] || ip link show "$NODE_HOST_IF" >/dev/null 2>&1; then
-		log "a node from an earlier run is still here; removing it first"
-		stop
+		log "$NODE_NAME from an earlier run is still here; removing it first"
+		stop_node "$NODE_INDEX"
+	fi
+	if [ ! -d "$SHARED_DIR" ]; then
+		mkdir -p "$SHARED_DIR"
+		chmod 700 "$SHARED_DIR"
+		for name in "${KUBELET_SYSCTLS[@]}"; do
+			echo "$name=$(sysctl -n "$name")"
+		done >"$SHARED_DIR/sysctls.saved"
+		# Two directories whose place is fixed: libcni's result cache and the kubelet's links to
+		# container logs. Remember whether they are ours to remove.
+		[ -e /var/lib/cni ] || touch "$SHARED_DIR/var-lib-cni.ours"
+		[ -e /var/log/containers ] || touch "$SHARED_DIR/var-log-containers.ours"
 	fi
 	mkdir -p "$RUN" "$LOGS"
 	chmod 700 "$NODE_DIR"
-	for name in "${KUBELET_SYSCTLS[@]}"; do
-		echo "$name=$(sysctl -n "$name")"
-	done >"$NODE_DIR/sysctls.saved"
-	# Two directories whose place is fixed: libcni's result cache and the kubelet's links to
-	# container logs. Remember whether they are ours to remove.
-	[ -e /var/lib/cni ] || touch "$NODE_DIR/var-lib-cni.ours"
-	[ -e /var/log/containers ] || touch "$NODE_DIR/var-log-containers.ours"
 	gen_certs
 	for name in kubelet-client kube-proxy coredns kube-router; do kubeconfig "$name"; done
+	setup_segment
 	setup_network
 	start_relay
 	start_containerd
 	import_images
 	start_kubelet
 	start_kube_proxy
-	start_coredns
+	[ "$NODE_INDEX" -ne 0 ] || start_coredns
 	start_network_policies
-	log "node $NODE_NAME ready in $(($(date +%s) - t0))s (InternalIP $NODE_IP, pods $POD_CIDR, DNS $DNS_SERVICE_IP)"
+	log "node $NODE_NAME ready in $(($(date +%s) - t0))s (InternalIP $NODE_IP, pods $POD_CIDR, segment $(segment_ip "$NODE_INDEX"))"
 }
 
 # Processes whose command line names the node's directory: the daemons, the relays
 # and containerd's shims (their -address is the node's socket).
 node_pids() {
 	local pid
-	for pid in $(pgrep -f -- "$NODE_DIR" || true); do
+	for pid in $(pgrep -f -- "$NODE_DIR/" || true); do
 		[ "$pid" -ne $$ ] && [ "$pid" -ne "$BASHPID" ] && echo "$pid"
 	done
 }
@@ -540,8 +594,34 @@ node_pids() {
 # Processes in the node's pod cgroups: every container and pod sandbox.
 pod_pids() { find /sys/fs/cgroup/pids/"$NODE_CGROUP" -name cgroup.procs -exec cat {} + 2>/dev/null || true; }
 
+# The indexes of every node with anything left: its directory, its veth or its cgroup.
+node_indexes() {
+	{
+		find /var/lib -maxdepth 1 -name "$NODE_PREFIX-[0-9]*" -printf '%f\n'
+		ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -x "${NODE_PREFIX}[0-9]*" || true
+		find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -name "$NODE_PREFIX-[0-9]*" -printf '%f\n'
+	} | sed -n "s/^$NODE_PREFIX-\{0,1\}\([0-9][0-9]*\)$/\1/p" | sort -un
+}
+
 stop() {
-	local pids pid f mnt name value _
+	local index name value
+	for index in $(node_indexes); do stop_node "$index"; done
+	# Then what the nodes shared: the segment, the machine-wide sysctls, the fixed places.
+	if [ -e "$SHARED_DIR" ]; then
+		if mountpoint -q "$SEGMENT_NETNS"; then umount "$SEGMENT_NETNS" 2>/dev/null || umount -l "$SEGMENT_NETNS"; fi
+		if [ -f "$SHARED_DIR/sysctls.saved" ]; then
+			while IFS='=' read -r name value; do sysctl -qw "$name=$value" || true; done <"$SHARED_DIR/sysctls.saved"
+		fi
+		if [ -f "$SHARED_DIR/var-lib-cni.ours" ]; then rm -rf /var/lib/cni; fi
+		if [ -f "$SHARED_DIR/var-log-containers.ours" ]; then rm -rf /var/log/containers; fi
+		rm -rf "$SHARED_DIR"
+		log "the nodes' segment and shared state removed ($SHARED_DIR)"
+	fi
+}
+
+stop_node() {
+	local pids pid f mnt _
+	node_names "$1"
 	# The kubelet first, so that it restarts nothing; then every container at once (the
 	# pods are going away with the node, no grace period is owed to them).
 	if [ -f "$RUN/kubelet.pid" ]; then term_pids 5 "$(cat "$RUN/kubelet.pid")"; fi
@@ -560,7 +640,7 @@ stop() {
 	# the node's own namespace), innermost first.
 	awk -v dir="$NODE_DIR" '$5 == dir || index($5, dir "/") == 1 {print $5}' /proc/self/mountinfo | sort -r |
 		while read -r mnt; do umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true; done
-	# The veth pair goes with the namespace; this removes the machine's end if the
+	# The veth pairs go with the namespace; this removes the machine's end if the
 	# namespace is gone already.
 	if ip link show "$NODE_HOST_IF" >/dev/null 2>&1; then ip link del "$NODE_HOST_IF" 2>/dev/null || true; fi
 	for f in /sys/fs/cgroup/*/"$NODE_CGROUP"; do
@@ -568,33 +648,33 @@ stop() {
 		find "$f" -depth -type d -exec rmdir {} \; 2>/dev/null || true
 		[ ! -d "$f" ] || log "cgroup $f is still in use"
 	done
-	if [ -f "$NODE_DIR/sysctls.saved" ]; then
-		while IFS='=' read -r name value; do sysctl -qw "$name=$value" || true; done <"$NODE_DIR/sysctls.saved"
-	fi
-	rm -f /var/lib/cni/results/mcp-e2e-node-* 2>/dev/null || true
-	if [ -f "$NODE_DIR/var-lib-cni.ours" ]; then rm -rf /var/lib/cni; fi
+	rm -f /var/lib/cni/results/"$NODE_CGROUP"-* 2>/dev/null || true
 	find /var/log/containers -maxdepth 1 -lname "$NODE_DIR/*" -delete 2>/dev/null || true
-	if [ -f "$NODE_DIR/var-log-containers.ours" ]; then rm -rf /var/log/containers; fi
 	if [ -e "$NODE_DIR" ]; then
 		rm -rf "$NODE_DIR" || die "could not remove $NODE_DIR: $(awk -v dir="$NODE_DIR" 'index($5, dir) == 1 {print $5}' /proc/self/mountinfo | head -3)"
-		log "node stopped and removed ($NODE_DIR, $NODE_HOST_IF, /$NODE_CGROUP)"
+		log "$NODE_NAME stopped and removed ($NODE_DIR, $NODE_HOST_IF, /$NODE_CGROUP)"
 	fi
 }
 
 status() {
-	[ -d "$RUN" ] || {
-		log "no real node"
-		return 1
-	}
-	list_processes
+	local index found=1
+	for index in $(node_indexes); do
+		node_names "$index"
+		[ -d "$RUN" ] || continue
+		found=0
+		echo "$NODE_NAME:"
+		list_processes
+	done
+	[ "$found" -eq 0 ] || log "no real node"
+	return "$found"
 }
 
 case "${1:-}" in
-start) start ;;
+start) start "${2:-}" "${3:-}" ;;
 stop) stop ;;
 status) status ;;
 *)
-	echo "usage: $0 start|stop|status" >&2
+	echo "usage: $0 start INDEX COUNT|stop|status" >&2
 	exit 2
 	;;
 esac

@@ -34,7 +34,7 @@ case "$suite" in
     for version in "${releases[@]:1}"; do
       echo "==> Kubernetes $version"
       E2E_KUBERNETES_VERSION=$version e2e/with-cluster.sh .venv/bin/python -m pytest -m e2e \
-        tests/e2e/test_lab.py tests/e2e/test_network_policies.py
+        tests/e2e/test_lab.py tests/e2e/test_network.py
     done
     ;;
   node)

@@ -1,7 +1,8 @@
-"""The real node as `e2e/cluster.sh` starts and stops it: its network has no way off the machine,
-its NetworkPolicy engine keeps its rules in the node's namespace, and `stop` removes every process,
-mount, cgroup, interface, directory, sysctl change and firewall rule it made, also after a crash of
-the node's daemons, and a second `stop` is harmless.
+"""The real nodes as `e2e/cluster.sh` starts and stops them (two, its default): their network has
+no way off the machine, pods reach each other across nodes only over the nodes' own segment, each
+node's NetworkPolicy engine keeps its rules in the node's namespace, and `stop` removes every
+process, mount, cgroup, interface, directory, sysctl change and firewall rule they made, also after
+a crash of the nodes' daemons, and a second `stop` is harmless.
 
 Needs root and the toolchain on PATH (`scripts/test.sh node` provides both). Starts its own
 cluster, so it must not run while another real node is up (the node's names are fixed)."""
@@ -24,11 +25,12 @@ from tests.e2e.support import ROOT, Kubectl
 pytestmark = pytest.mark.node
 
 CLUSTER = ROOT / "e2e" / "cluster.sh"
-NODE_DIR = Path("/var/lib/mcp-e2e-node")
-NETNS = NODE_DIR / "netns"
-# What node.sh creates under names of its own.
-NODE_CGROUP = "mcp-e2e-node"
-NODE_HOST_IF = "mcp-e2e-node0"
+NODES = 2
+# What node.sh creates under names of its own, per node and shared by the nodes.
+NODE_DIRS = tuple(Path(f"/var/lib/mcp-e2e-node-{index}") for index in range(NODES))
+SHARED_DIR = Path("/var/lib/mcp-e2e-node-shared")
+NODE_CGROUPS = tuple(f"mcp-e2e-node-{index}" for index in range(NODES))
+NODE_HOST_IFS = tuple(f"mcp-e2e-node{index}" for index in range(NODES))
 # Places outside the node's directory that the kubelet and libcni use whatever their settings.
 FIXED_PLACES = (Path("/var/lib/cni"), Path("/var/log/containers"), Path("/var/lib/kube-router"))
 KUBELET_SYSCTLS = (
@@ -86,7 +88,7 @@ def machine_state() -> MachineState:
         for entry in Path("/proc").iterdir()
         if entry.name.isdigit() and (name := _program(entry)) in NODE_PROGRAMS
     )
-    places = frozenset(str(path) for path in (NODE_DIR, *FIXED_PLACES) if path.exists())
+    places = frozenset(str(path) for path in (*NODE_DIRS, SHARED_DIR, *FIXED_PLACES) if path.exists())
     sysctls = tuple((name, _sysctl(name)) for name in (*KUBELET_SYSCTLS, *MACHINE_NET_SYSCTLS))
     firewall = tuple(_listing(command) for command in FIREWALL_LISTINGS)
     return MachineState(mounts, links, cgroups, processes, places, sysctls, firewall)
@@ -110,13 +112,13 @@ def _sysctl(name: str) -> str:
 
 
 def cluster(*args: str, cluster_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "E2E_CLUSTER_DIR": str(cluster_dir), "E2E_NODE": "real"}
+    env = {**os.environ, "E2E_CLUSTER_DIR": str(cluster_dir), "E2E_NODE": "real", "E2E_NODES": str(NODES)}
     return subprocess.run([str(CLUSTER), *args], env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def in_node(*command: str) -> subprocess.CompletedProcess[str]:
+def in_netns(netns: Path, *command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["nsenter", f"--net={NETNS}", "--", *command], capture_output=True, text=True, timeout=30, check=False
+        ["nsenter", f"--net={netns}", "--", *command], capture_output=True, text=True, timeout=30, check=False
     )
 
 
@@ -124,7 +126,8 @@ def in_node(*command: str) -> subprocess.CompletedProcess[str]:
 def before() -> MachineState:
     if os.geteuid() != 0:
         pytest.fail("the node tests need root", pytrace=False)
-    assert not NODE_DIR.exists(), f"a real node is running already ({NODE_DIR}): stop it first"
+    running = [str(path) for path in (*NODE_DIRS, SHARED_DIR) if path.exists()]
+    assert not running, f"real nodes are running already ({running}): stop them first"
     return machine_state()
 
 
@@ -170,32 +173,46 @@ def node(before: MachineState, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def test_the_nodes_network_has_no_route_off_the_machine(node: Kubectl, before: MachineState) -> None:
     machine_net = {name: _sysctl(name) for name in MACHINE_NET_SYSCTLS}
     assert machine_net == {name: value for name, value in before.sysctls if name in MACHINE_NET_SYSCTLS}
-    assert in_node("sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "1", "the node routes inside itself"
-    assert in_node("ip", "-4", "route", "show", "default").stdout.strip() == ""
-    # A route lookup sends nothing: it only asks the node's routing table.
-    lookup = in_node("ip", "-4", "route", "get", "192.0.2.77")
-    assert lookup.returncode != 0
-    assert "unreachable" in lookup.stderr.lower()
-    routes = in_node("ip", "-4", "route", "show").stdout
-    assert "10.250.0.0/30" in routes
-    assert "10.244.0.0/24" in routes
-    tables = {block.split(" {", 1)[0]: block for block in in_node("nft", "list", "ruleset").stdout.split("table ")[1:]}
-    assert "ip kube-proxy" in tables, "kube-proxy programs the node's own nftables"
-    # kube-proxy masquerades Service traffic it marks (hairpin, off-cluster sources), which has
-    # nowhere to go here; nothing else NATs: the pods' bridge has ipMasq off.
-    natting = [name for name, block in tables.items() if re.search(r"\b(masquerade|snat)\b", block)]
-    assert set(natting) <= {"ip kube-proxy", "ip6 kube-proxy"}, natting
-    # The NetworkPolicy engine's chains and sets are the node's, none is the machine's.
-    assert "KUBE-ROUTER-FORWARD" in in_node("iptables-save").stdout
+    for index, node_dir in enumerate(NODE_DIRS):
+        netns = node_dir / "netns"
+        assert in_netns(netns, "sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "1", "a node routes inside"
+        assert in_netns(netns, "ip", "-4", "route", "show", "default").stdout.strip() == ""
+        # A route lookup sends nothing: it only asks the node's routing table.
+        lookup = in_netns(netns, "ip", "-4", "route", "get", "192.0.2.77")
+        assert lookup.returncode != 0
+        assert "unreachable" in lookup.stderr.lower()
+        routes = in_netns(netns, "ip", "-4", "route", "show").stdout
+        assert f"10.250.0.{4 * index}/30" in routes
+        assert f"10.244.{index}.0/24 dev cni0" in routes
+        # The other nodes' pods are reached over the segment, through their eth1 address.
+        for other in range(NODES):
+            if other != index:
+                assert f"10.244.{other}.0/24 via 10.251.0.{other + 1} dev eth1" in routes
+        tables = {
+            block.split(" {", 1)[0]: block
+            for block in in_netns(netns, "nft", "list", "ruleset").stdout.split("table ")[1:]
+        }
+        assert "ip kube-proxy" in tables, "kube-proxy programs the node's own nftables"
+        # kube-proxy masquerades Service traffic it marks (hairpin, off-cluster sources), which has
+        # nowhere to go here; nothing else NATs: the pods' bridge has ipMasq off.
+        natting = [name for name, block in tables.items() if re.search(r"\b(masquerade|snat)\b", block)]
+        assert set(natting) <= {"ip kube-proxy", "ip6 kube-proxy"}, natting
+        # The NetworkPolicy engine's chains are the node's, none is the machine's.
+        assert "KUBE-ROUTER-FORWARD" in in_netns(netns, "iptables-save").stdout
     assert not any("KUBE-ROUTER" in listing for listing in before.firewall + machine_state().firewall)
+    # The segment is a bridge and nothing else: no address, no route, no link to the machine.
+    segment = SHARED_DIR / "netns"
+    assert in_netns(segment, "ip", "-4", "route", "show").stdout.strip() == ""
+    addresses = re.findall(r"inet (\S+)", in_netns(segment, "ip", "-4", "addr", "show").stdout)
+    assert all(address.startswith("127.") for address in addresses), addresses
     # CoreDNS answers the cluster's names and has nowhere to forward any other.
-    assert "forward" not in (NODE_DIR / "Corefile").read_text()
+    assert "forward" not in (NODE_DIRS[0] / "Corefile").read_text()
 
 
 def test_the_pod_runs_in_the_nodes_network_behind_the_cluster_dns(node: Kubectl) -> None:
     pod = node.get("pod", "resident")
-    assert pod["spec"]["nodeName"] == "node-0"
-    assert pod["status"]["podIP"].startswith("10.244.0.")
+    index = int(pod["spec"]["nodeName"].removeprefix("node-"))
+    assert pod["status"]["podIP"].startswith(f"10.244.{index}.")
     resolv = node.run("exec", "resident", "--", "cat", "/etc/resolv.conf").stdout
     assert "nameserver 10.0.0.10" in resolv
     answer = node.run("exec", "resident", "--", "nslookup", "kube-dns.kube-system.svc.cluster.local").stdout
@@ -207,8 +224,9 @@ def test_stop_after_a_crash_removes_everything_the_node_made_and_a_second_stop_i
 ) -> None:
     running = machine_state()
     assert running != before
-    assert any(name.endswith(f"/{NODE_CGROUP}") for name in running.cgroups - before.cgroups)
-    assert NODE_HOST_IF in running.links
+    for cgroup in NODE_CGROUPS:
+        assert any(name.endswith(f"/{cgroup}") for name in running.cgroups - before.cgroups)
+    assert set(NODE_HOST_IFS) <= running.links
     # The crash: every daemon of the node dies at once; the pod's processes and shims live on.
     for entry in running.processes:
         pid, name = entry.split()
