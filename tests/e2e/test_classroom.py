@@ -1,6 +1,7 @@
-"""A classroom of two learners on the real node: each learner's kubeconfig walks the lab in their
-own namespace and is refused everywhere else, the quota refuses a pod beyond the lab, and taking
-a learner off the list removes only their namespace. Its own stack, destroyed at the end."""
+"""A classroom of two learners on the real nodes: their pods spread over the nodes, each learner's
+kubeconfig walks the lab in their own namespace and is refused everywhere else, the quota refuses
+a pod beyond the lab, and taking a learner off the list removes only their namespace. Its own
+stack, destroyed at the end."""
 
 from __future__ import annotations
 
@@ -65,12 +66,24 @@ def _namespaces(classroom: auto.Stack) -> dict[str, str]:
     return classroom.outputs()["namespaces"].value
 
 
+def test_the_learners_pods_spread_over_the_nodes(classroom: auto.Stack, kubectl: Kubectl) -> None:
+    nodes = {node["metadata"]["name"] for node in kubectl.get("nodes")["items"]}
+    placed = {
+        pod["metadata"]["name"]: pod["spec"]["nodeName"]
+        for namespace in _namespaces(classroom).values()
+        for pod in kubectl.get("pods", "-n", namespace)["items"]
+    }
+    print(placed)
+    assert set(placed.values()) == nodes
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
 def test_each_learner_walks_the_lab_in_their_namespace_with_their_own_kubeconfig(
-    classroom: auto.Stack, learner_kubeconfigs: dict[str, str]
+    classroom: auto.Stack, learner_kubeconfigs: dict[str, str], learner: str
 ) -> None:
-    namespace = _namespaces(classroom)["alice"]
+    namespace = _namespaces(classroom)[learner]
     report = check(
-        LAB_PATTERNS, namespace=namespace, kubeconfig=learner_kubeconfigs["alice"], reporter=TextReporter(sys.stdout)
+        LAB_PATTERNS, namespace=namespace, kubeconfig=learner_kubeconfigs[learner], reporter=TextReporter(sys.stdout)
     )
     # Only what the checker reads beyond the lab's commands is refused to a learner: the node
     # (cluster-wide) and the ambassador's TLS Secret (a learner reads no Secret). So exactly the
