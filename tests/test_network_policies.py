@@ -8,18 +8,8 @@ from typing import Any
 import pytest
 
 from tests import k8s
+from tests.flows import ANYWHERE, LAB_FLOWS
 from tests.harness import ProgramRun, run_program
-
-ANYWHERE = "anywhere"
-# direction, from, to, port, protocol
-LAB_FLOWS = {
-    ("ingress", ANYWHERE, "ambassador-proxy", 8443, "TCP"),
-    ("ingress", ANYWHERE, "sidecar-proxy", 8080, "TCP"),
-    ("ingress", "init-demo", "db", 6379, "TCP"),
-    ("egress", "init-demo", "db", 6379, "TCP"),
-    ("egress", "init-demo", ANYWHERE, 53, "UDP"),
-    ("egress", "init-demo", ANYWHERE, 53, "TCP"),
-}
 
 
 def workloads(run: ProgramRun) -> dict[str, tuple[dict[str, str], set[tuple[int, str]]]]:

@@ -3,8 +3,9 @@
 NetworkPolicies enforced (kube-router's firewall controller on every node): from every pod of the
 lab, and from a probe pod on each node in a namespace of its own, a new TCP connection to every
 Service port and pod port of the lab. What gets through must be exactly what the NetworkPolicies
-the program created allow, as `tests.netpol` reads them from the cluster; every other attempt is
-dropped, on one node and across nodes. With `networkPolicies=false` every attempt gets through.
+the program created allow, as `tests.netpol` reads them from the cluster, and exactly the lab's
+flows (`tests.flows`, the list the unit tests hold the rendered policies to); every other attempt
+is dropped, on one node and across nodes. With `networkPolicies=false` every attempt gets through.
 The matrix is printed.
 
 Paths across nodes, with pods placed by cordoning a node (never by pinning the lab's own pods):
@@ -24,6 +25,7 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
+from tests import flows
 from tests.e2e.support import Kubectl, node_image_settings
 from tests.netpol import Pod, Policies
 
@@ -49,6 +51,10 @@ class Target:
     port: int
     backend: Pod
     backend_port: int
+
+    @property
+    def workload(self) -> str:
+        return self.backend.labels["app.kubernetes.io/name"]
 
 
 def probe_pod(name: str, node: str | None = None) -> dict[str, Any]:
@@ -185,6 +191,15 @@ class Matrix:
             if got != want
         ]
 
+    def beside_the_labs_flows(self) -> list[str]:
+        """The cells where what got through is not what the lab's flows say."""
+        return [
+            f"{source.namespace}/{source.name} -> {target.label}: {'connected' if got else 'dropped'}, "
+            f"the lab's flows {'allow' if intended else 'deny'} it"
+            for source, target, got, _ in self.cells()
+            if got != (intended := flows.connects(workload(source), target.workload, target.backend_port))
+        ]
+
     def across_nodes(self) -> set[bool]:
         """What the cells whose source and backend are on different nodes measured."""
         return {
@@ -210,6 +225,11 @@ class Matrix:
             for i, t in enumerate(self.targets)
         ]
         return "\n".join(lines)
+
+
+def workload(pod: Pod) -> str | None:
+    """The lab's workload a pod belongs to; None for a pod outside the lab."""
+    return pod.labels.get("app.kubernetes.io/name") if pod.namespace == NAMESPACE else None
 
 
 def measure(kubectl: Kubectl) -> Matrix:
@@ -247,6 +267,7 @@ def settled_matrix(kubectl: Kubectl) -> Matrix:
 def test_exactly_the_flows_the_policies_allow_get_through(lab: auto.Stack, kubectl: Kubectl, nodes: list[str]) -> None:
     matrix = settled_matrix(kubectl)
     assert not matrix.differences(), "\n".join(matrix.differences())
+    assert not matrix.beside_the_labs_flows(), "\n".join(matrix.beside_the_labs_flows())
     # The policies deny most of the matrix and allow some of it: both kinds of cell were seen,
     # and, with several nodes, both across nodes.
     cells = {got for _, _, got, _ in matrix.cells()}
