@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 
 from tests import k8s
-from tests.flows import ANYWHERE, LAB_FLOWS
+from tests.flows import ANYWHERE, LAB_FLOWS, connects
 from tests.harness import ProgramRun, run_program
+from tests.netpol import Pod, Policies
+
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
 def workloads(run: ProgramRun) -> dict[str, tuple[dict[str, str], set[tuple[int, str]]]]:
@@ -81,3 +84,34 @@ def test_network_policies_can_be_turned_off_for_clusters_without_a_policy_engine
     run = run_program({"networkPolicies": "false"})
     assert run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") == []
     assert {k8s.name_of(r) for r in run.resources if r.type in k8s.WORKLOAD_TYPES}
+
+
+@pytest.mark.parametrize("config", [{}, {"nativeSidecar": "false", "failingInit": "true"}], ids=["lab", "experiments"])
+def test_between_any_two_pods_the_policies_allow_exactly_what_the_labs_flows_allow(config: dict[str, str]) -> None:
+    """The rendered policies read as the API defines them (`tests.netpol`, the flow matrix's reading on
+    the real nodes) against the lab's flows, for every pod of the lab and one outside it, to every
+    port a container of the lab declares."""
+    run = run_program(config)
+    namespace = k8s.name_of(run.of_type("kubernetes:core/v1:Namespace")[0])
+    pods = {}
+    for index, resource in enumerate(r for r in run.resources if r.type in k8s.WORKLOAD_TYPES):
+        pods[k8s.name_of(resource)] = Pod(
+            namespace, k8s.name_of(resource), k8s.pod_labels(resource), f"10.244.0.{index + 2}"
+        )
+    outside = Pod("elsewhere", "client", {"app": "client"}, "10.244.1.2")
+    ports = {name: set(workloads(run)[name][1]) for name in pods}
+    policies = Policies(
+        [
+            {**p.inputs, "metadata": {**p.inputs["metadata"], "namespace": namespace}}
+            for p in run.of_type(NETWORK_POLICY)
+        ],
+        {namespace: {}, "elsewhere": {}},
+    )
+    checked = 0
+    for source in [*pods.values(), outside]:
+        for name, destination in pods.items():
+            for number, protocol in ports[name]:
+                expected = connects(source.name if source is not outside else None, name, number, protocol)
+                assert policies.allows(source, destination, number, protocol) == expected, (source.name, name, number)
+                checked += 1
+    assert checked
