@@ -17,9 +17,9 @@ from .tls import TlsSettings
 from .workloads import Workload, default_deny
 
 POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")
-# The Pod Security Standards as Kubernetes 1.29, the lab's oldest cluster, defines them: a newer
-# API server judges the namespace by the same rules.
-POD_SECURITY_VERSION = "v1.29"
+# The Pod Security Standards as Kubernetes 1.33, the oldest release the lab is tested on, defines
+# them: a newer API server judges the namespace by the same rules.
+POD_SECURITY_VERSION = "v1.33"
 
 
 def pod_security_labels(level: str) -> dict[str, str]:

@@ -77,9 +77,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Native sidecars (SidecarContainers) are on by default from Kubernetes 1.29 (beta); 1.28
         # only has them behind a feature gate.
         MINIMUM_KUBERNETES_VERSION: "1.29",
-        # The oldest Kubernetes the lab supports. A stack deployed to an older cluster declares
-        # its version here; CI declares the version of its kind node (policy/ci-config.json).
-        TARGET_KUBERNETES_VERSION: "1.29",
+        # The oldest Kubernetes the lab supports (the oldest its end-to-end suite runs). A stack
+        # deployed to an older cluster declares its version here; CI declares the version of its
+        # kind node (policy/ci-config.json).
+        TARGET_KUBERNETES_VERSION: "1.33",
     },
     NAMESPACE_POD_SECURITY: {
         # The lab's pods run under "restricted"; a namespace enforcing less admits pods that

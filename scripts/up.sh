@@ -38,7 +38,7 @@ kube_context=$(pulumi config get kubeContext --stack "$stack" 2>/dev/null || tru
 if ! kubectl "${context_args[@]}" version --request-timeout=5s >/dev/null 2>&1; then
   cat >&2 <<MSG
 error: no Kubernetes cluster answers at kube context '${kube_context:-$(kubectl config current-context 2>/dev/null || echo none)}'.
-       Start one (Kubernetes 1.29+), for example:
+       Start one (Kubernetes 1.33+), for example:
          kind create cluster        (https://kind.sigs.k8s.io)
          minikube start             (https://minikube.sigs.k8s.io)
          k3d cluster create         (https://k3d.io)

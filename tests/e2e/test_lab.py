@@ -16,6 +16,7 @@ import pytest
 from pulumi import automation as auto
 
 from components.defaults import FIRST_UNALLOCATED_UID
+from components.lab import POD_SECURITY_VERSION
 from labcheck import LAB_PATTERNS, LabReport, check
 from labcheck.report import TextReporter
 from tests.e2e.support import ROOT, Kubectl
@@ -93,7 +94,7 @@ def test_the_api_server_enforces_pod_security_restricted_in_the_namespace(lab: a
         "apply", "--dry-run=server", "-n", NAMESPACE, "-f", "-", input=json.dumps(BREAKS_RESTRICTED), check=False
     )
     assert refused.returncode != 0
-    assert 'violates PodSecurity "restricted:v1.29"' in refused.stderr
+    assert f'violates PodSecurity "restricted:{POD_SECURITY_VERSION}"' in refused.stderr
     assert "runAsNonRoot != true" in refused.stderr
 
 
