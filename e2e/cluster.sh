@@ -209,13 +209,16 @@ start() {
 	esac
 	[[ $NODE_COUNT =~ ^[1-8]$ ]] || die "E2E_NODES must be a number of real nodes from 1 to 8, not '$NODE_COUNT'"
 	bin=$(bin_dir)
-	for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl; do
+	for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl; do
 		[ -x "$bin/$b" ] || die "$bin/$b is missing (run e2e/install-toolchain.sh)"
 	done
 	# kwok's node and pod stages (node-initialize, heartbeat-with-lease, pod
 	# ready/complete/delete), copied from the kwok module by install-toolchain.sh.
 	local kwok_config=${E2E_KWOK_CONFIG:-$bin/../share/kwok/stages.yaml}
-	[ -f "$kwok_config" ] || die "$kwok_config is missing (run e2e/install-toolchain.sh)"
+	if [ "$NODE_KIND" = kwok ]; then
+		[ -x "$bin/kwok" ] && [ -f "$kwok_config" ] ||
+			die "kwok is missing from $bin (E2E_NODE=kwok e2e/install-toolchain.sh builds it)"
+	fi
 	rm -rf "$DIR"
 	mkdir -p "$DIR/logs" "$DIR/run" "$DIR/etcd"
 	chmod 700 "$DIR"

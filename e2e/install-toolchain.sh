@@ -74,7 +74,6 @@ PIECES=(
 	"provider-tls|build_provider_tls|PULUMI_VERSION PULUMI_TLS_VERSION TERRAFORM_PROVIDER_TLS_MODULE TERRAFORM_PLUGIN_FRAMEWORK_VERSION PULUMI_TERRAFORM_BRIDGE_VERSION|pulumi-resource-tls"
 	"etcd|build_etcd|ETCD_VERSION|etcd"
 	"kubernetes-$KUBERNETES_MINOR|build_kubernetes|KUBERNETES_VERSION|kubernetes-$KUBERNETES_MINOR"
-	"kwok|build_kwok|KWOK_VERSION|"
 	"containerd|build_containerd|CONTAINERD_VERSION|"
 	"runc|build_runc|RUNC_VERSION|"
 	"cni-plugins|build_cni_plugins|CNI_PLUGINS_VERSION|"
@@ -82,6 +81,9 @@ PIECES=(
 	"kube-router|build_kube_router|KUBE_ROUTER_VERSION|"
 	"images|build_images build_image|DEBIAN_SUITE NEWEST_KUBERNETES_VERSION|images"
 )
+# kwok's simulated node serves E2E_NODE=kwok clusters only (benchmarks, smoke.sh): a toolchain
+# for those has its piece too.
+if [ "${E2E_NODE:-real}" = kwok ]; then PIECES+=("kwok|build_kwok|KWOK_VERSION|"); fi
 
 # Fresh writable copy of a wrapper module: workdir NAME -> prints its path.
 workdir() {

@@ -17,6 +17,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/versions.env"
 log() { printf '[smoke] %s\n' "$*" >&2; }
 
+# Without a cluster of the caller's, kwok's: its toolchain has the kwok piece.
+[ -n "${KUBECONFIG:-}" ] || export E2E_NODE=kwok
 "$HERE/install-toolchain.sh" >/dev/null
 eval "$("$HERE/install-toolchain.sh" --env)"
 
@@ -33,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "${KUBECONFIG:-}" ]; then
-	out=$(E2E_NODE=kwok E2E_CLUSTER_DIR=$TMP/cluster E2E_BIN_DIR=$E2E_TOOLCHAIN/bin "$HERE/cluster.sh" start)
+	out=$(E2E_CLUSTER_DIR=$TMP/cluster E2E_BIN_DIR=$E2E_TOOLCHAIN/bin "$HERE/cluster.sh" start)
 	STARTED_CLUSTER=1
 	export "${out##*$'\n'}" # KUBECONFIG=...
 fi
