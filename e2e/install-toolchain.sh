@@ -23,6 +23,7 @@
 #   e2e/install-toolchain.sh            build what is missing, then print the environment
 #   e2e/install-toolchain.sh --prefix   print the toolchain directory only (builds nothing)
 #   e2e/install-toolchain.sh --env      print the environment lines only (builds nothing)
+#   e2e/install-toolchain.sh --pieces   print each piece's directory name, PIECE-KEY (builds nothing)
 #
 # `source "$(e2e/install-toolchain.sh --prefix)/env.sh"` puts the tools on PATH and
 # sets PULUMI_HOME and the offline switches for Pulumi.
@@ -434,9 +435,13 @@ case "${1:-}" in
 	env_lines
 	exit 0
 	;;
+--pieces)
+	printf '%s\n' "${PIECE_IDS[@]}"
+	exit 0
+	;;
 "") ;;
 *)
-	echo "usage: $0 [--prefix|--env]" >&2
+	echo "usage: $0 [--prefix|--env|--pieces]" >&2
 	exit 2
 	;;
 esac

@@ -1,0 +1,89 @@
+"""The end-to-end toolchain's cache, keyed per piece: a pin change, another Kubernetes release or a
+kwok cluster changes exactly the pieces built from it, so the next build makes only those.
+Reads `e2e/install-toolchain.sh --pieces`, which builds nothing."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+E2E = ROOT / "e2e"
+
+
+def versions(e2e: Path = E2E) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in (e2e / "versions.env").read_text().splitlines() if re.match(r"^\w+=", line))
+    return {key: value.strip('"') for key, value in pairs}
+
+
+def pieces(e2e: Path = E2E, **env: str) -> dict[str, str]:
+    """piece name -> its key, as install-toolchain.sh names their directories."""
+    result = subprocess.run(
+        [str(e2e / "install-toolchain.sh"), "--pieces"],
+        env={**os.environ, "E2E_NODE": "real", "E2E_KUBERNETES_VERSION": "", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return dict(line.rsplit("-", 1) for line in result.stdout.split())
+
+
+def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+
+
+RELEASES = versions()["KUBERNETES_VERSIONS"].split()
+
+
+def test_every_kubernetes_release_has_its_wrapper_module() -> None:
+    for release in RELEASES:
+        minor = release.rsplit(".", 1)[0]
+        module = E2E / "toolchain" / f"kubernetes-{minor}"
+        assert f"require k8s.io/kubernetes v{release}" in (module / "go.mod").read_text(), module
+        assert (module / "go.sum").is_file()
+
+
+@pytest.mark.parametrize("release", RELEASES[1:])
+def test_another_kubernetes_release_changes_only_the_kubernetes_piece(release: str) -> None:
+    newest = pieces()
+    older = pieces(E2E_KUBERNETES_VERSION=release.rsplit(".", 1)[0])
+    assert changed(newest, older) == {
+        f"kubernetes-{RELEASES[0].rsplit('.', 1)[0]}",
+        f"kubernetes-{release.rsplit('.', 1)[0]}",
+    }
+
+
+def test_a_kwok_cluster_adds_only_the_kwok_piece() -> None:
+    assert changed(pieces(), pieces(E2E_NODE="kwok")) == {"kwok"}
+
+
+def test_a_pin_changes_only_the_pieces_built_from_it(tmp_path: Path) -> None:
+    copy = tmp_path / "e2e"
+    shutil.copytree(E2E, copy)
+    before = pieces(copy)
+    env_file = copy / "versions.env"
+    env_file.write_text(re.sub(r"(?m)^RUNC_VERSION=.*$", "RUNC_VERSION=9.9.9", env_file.read_text()))
+    assert changed(before, pieces(copy)) == {"runc"}
+    # A file of a piece's wrapper module is an input of that piece alone.
+    (copy / "toolchain" / "coredns" / "main.go").write_text("package main\n")
+    assert changed(before, pieces(copy)) == {"runc", "coredns"}
+
+
+def test_an_unknown_release_is_refused_with_the_releases_there_are() -> None:
+    result = subprocess.run(
+        [str(E2E / "install-toolchain.sh"), "--pieces"],
+        env={**os.environ, "E2E_KUBERNETES_VERSION": "1.20"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "E2E_KUBERNETES_VERSION=1.20" in result.stderr
+    assert " ".join(RELEASES) in result.stderr
