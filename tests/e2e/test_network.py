@@ -271,19 +271,23 @@ def measure(kubectl: Kubectl) -> Matrix:
     return Matrix(sources, targets, measured, expected, node_of)
 
 
-def settled_matrix(kubectl: Kubectl) -> Matrix:
-    """The matrix once it matches the policies, or the last one measured after SETTLE seconds."""
+def settled_matrix(kubectl: Kubectl, capsys: pytest.CaptureFixture[str], title: str) -> Matrix:
+    """The matrix once it matches the policies, or the last one measured after SETTLE seconds;
+    printed in the test run's output, passed or not."""
     deadline = time.monotonic() + SETTLE
     while True:
         matrix = measure(kubectl)
         if not matrix.differences() or time.monotonic() > deadline:
-            print(matrix.render())
+            with capsys.disabled():
+                print(f"\n{title}\n{matrix.render()}")
             return matrix
         time.sleep(3)
 
 
-def test_exactly_the_flows_the_policies_allow_get_through(lab: auto.Stack, kubectl: Kubectl, nodes: list[str]) -> None:
-    matrix = settled_matrix(kubectl)
+def test_exactly_the_flows_the_policies_allow_get_through(
+    lab: auto.Stack, kubectl: Kubectl, nodes: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    matrix = settled_matrix(kubectl, capsys, "The flow matrix, the lab's NetworkPolicies enforced:")
     assert not matrix.differences(), "\n".join(matrix.differences())
     assert not matrix.beside_the_labs_flows(), "\n".join(matrix.beside_the_labs_flows())
     # The policies deny most of the matrix and allow some of it: both kinds of cell were seen,
@@ -365,12 +369,14 @@ def test_a_client_on_one_node_reaches_a_proxys_service_on_the_other_by_name(
         delete_pod(kubectl, PROBE_NAMESPACE, name)
 
 
-def test_without_network_policies_every_flow_gets_through(lab: auto.Stack, kubectl: Kubectl) -> None:
+def test_without_network_policies_every_flow_gets_through(
+    lab: auto.Stack, kubectl: Kubectl, capsys: pytest.CaptureFixture[str]
+) -> None:
     lab.set_config("networkPolicies", auto.ConfigValue("false"))
     try:
         assert lab.up(on_output=print).summary.result == "succeeded"
         assert kubectl.get("networkpolicies", "-n", NAMESPACE)["items"] == []
-        matrix = settled_matrix(kubectl)
+        matrix = settled_matrix(kubectl, capsys, "The flow matrix, networkPolicies=false:")
         assert not matrix.differences(), "\n".join(matrix.differences())
         assert all(got for _, _, got, _ in matrix.cells())
     finally:
