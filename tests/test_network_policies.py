@@ -1,18 +1,30 @@
 """NetworkPolicies under mocks: the namespace denies everything, and the flows the policies allow
-are exactly the lab's, each to a real port of the pods its selector picks."""
+are exactly the ones the lab's objects need (`tests.flows`: its Services, and which workload names
+which Service), each to a real port of the pods its selector picks."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from components.registry import PATTERNS
 from tests import k8s
-from tests.flows import ANYWHERE, LAB_FLOWS, connects
+from tests.flows import ANYWHERE, NAME_LABEL, LabFlows, Workload
 from tests.harness import ProgramRun, run_program
 from tests.netpol import Pod, Policies
 
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+SERVICE = "kubernetes:core/v1:Service"
+
+
+def lab_flows(run: ProgramRun) -> LabFlows:
+    """The flows the run's objects need."""
+    workloads = [
+        Workload.of_pod(k8s.pod_labels(r), k8s.pod_spec(r)) for r in run.resources if r.type in k8s.WORKLOAD_TYPES
+    ]
+    return LabFlows.read(workloads, [k8s.manifest(r) for r in run.of_type(SERVICE)])
 
 
 def workloads(run: ProgramRun) -> dict[str, tuple[dict[str, str], set[tuple[int, str]]]]:
@@ -24,7 +36,8 @@ def workloads(run: ProgramRun) -> dict[str, tuple[dict[str, str], set[tuple[int,
             ports = {
                 (int(p["containerPort"]), p.get("protocol", "TCP")) for c in containers for p in c.get("ports") or []
             }
-            found[k8s.name_of(resource)] = (k8s.pod_labels(resource), ports)
+            labels = k8s.pod_labels(resource)
+            found[labels[NAME_LABEL]] = (labels, ports)
     return found
 
 
@@ -62,8 +75,17 @@ def allowed_flows(run: ProgramRun) -> set[tuple[str, str, str, int, str]]:
 
 
 @pytest.mark.parametrize("config", [{}, {"nativeSidecar": "false", "failingInit": "true"}], ids=["lab", "experiments"])
-def test_the_policies_allow_exactly_the_labs_flows_each_to_a_real_port(config: dict[str, str]) -> None:
-    assert allowed_flows(run_program(config)) == LAB_FLOWS
+def test_the_policies_allow_exactly_the_flows_the_labs_objects_need_each_to_a_real_port(config: dict[str, str]) -> None:
+    run = run_program(config)
+    assert allowed_flows(run) == lab_flows(run).flows
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_each_pattern_alone_allows_exactly_the_flows_its_objects_need(pattern: str) -> None:
+    """A pattern whose Service no policy opens, or whose workload talks to another without an
+    egress rule, fails here whatever the other patterns do."""
+    run = run_program({"patterns": json.dumps([pattern])})
+    assert allowed_flows(run) == lab_flows(run).flows
 
 
 def test_the_namespace_denies_all_ingress_and_egress_that_no_policy_allows() -> None:
@@ -95,9 +117,8 @@ def test_between_any_two_pods_the_policies_allow_exactly_what_the_labs_flows_all
     namespace = k8s.name_of(run.of_type("kubernetes:core/v1:Namespace")[0])
     pods = {}
     for index, resource in enumerate(r for r in run.resources if r.type in k8s.WORKLOAD_TYPES):
-        pods[k8s.name_of(resource)] = Pod(
-            namespace, k8s.name_of(resource), k8s.pod_labels(resource), f"10.244.0.{index + 2}"
-        )
+        labels = k8s.pod_labels(resource)
+        pods[labels[NAME_LABEL]] = Pod(namespace, labels[NAME_LABEL], labels, f"10.244.0.{index + 2}")
     outside = Pod("elsewhere", "client", {"app": "client"}, "10.244.1.2")
     ports = {name: set(workloads(run)[name][1]) for name in pods}
     policies = Policies(
@@ -107,11 +128,12 @@ def test_between_any_two_pods_the_policies_allow_exactly_what_the_labs_flows_all
         ],
         {namespace: {}, "elsewhere": {}},
     )
+    flows = lab_flows(run)
     checked = 0
     for source in [*pods.values(), outside]:
         for name, destination in pods.items():
             for number, protocol in ports[name]:
-                expected = connects(source.name if source is not outside else None, name, number, protocol)
+                expected = flows.connects(source.name if source is not outside else None, name, number, protocol)
                 assert policies.allows(source, destination, number, protocol) == expected, (source.name, name, number)
                 checked += 1
     assert checked

@@ -3,10 +3,10 @@
 NetworkPolicies enforced (kube-router's firewall controller on every node): from every pod of the
 lab, and from a probe pod on each node in a namespace of its own, a new TCP connection to every
 Service port and pod port of the lab. What gets through must be exactly what the NetworkPolicies
-the program created allow, as `tests.netpol` reads them from the cluster, and exactly the lab's
-flows (`tests.flows`, the list the unit tests hold the rendered policies to); every other attempt
-is dropped, on one node and across nodes. With `networkPolicies=false` every attempt gets through.
-The matrix is printed.
+the program created allow, as `tests.netpol` reads them from the cluster, and exactly the flows the
+lab's objects on the cluster need (`tests.flows`, the reading the unit tests hold the rendered
+policies to); every other attempt is dropped, on one node and across nodes. With
+`networkPolicies=false` every attempt gets through. The matrix is printed.
 
 Paths across nodes, with pods placed by cordoning a node (never by pinning the lab's own pods):
 init-wait-db reaches db on the other node by name, and a client on one node reaches each proxy's
@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from tests import flows
 from tests.e2e.support import Kubectl, node_image_settings
+from tests.flows import LabFlows, Workload
 from tests.netpol import Pod, Policies
 
 pytestmark = pytest.mark.e2e
@@ -193,6 +193,7 @@ class Matrix:
     measured: list[list[bool]]
     expected: list[list[bool]]
     node_of: dict[str, str]
+    flows: LabFlows
 
     def cells(self) -> Iterator[tuple[Pod, Target, bool, bool]]:
         """The judged cells: source, target, what got through, what the policies allow."""
@@ -215,7 +216,7 @@ class Matrix:
             f"{source.namespace}/{source.name} -> {target.label}: {'connected' if got else 'dropped'}, "
             f"the lab's flows {'allow' if intended else 'deny'} it"
             for source, target, got, _ in self.cells()
-            if got != (intended := flows.connects(workload(source), target.workload, target.backend_port))
+            if got != (intended := self.flows.connects(workload(source), target.workload, target.backend_port))
         ]
 
     def across_nodes(self) -> set[bool]:
@@ -268,7 +269,10 @@ def measure(kubectl: Kubectl) -> Matrix:
         measured = list(
             pool.map(lambda pair: knock(kubectl, pair[0], pair[1], addresses), zip(sources, containers, strict=True))
         )
-    return Matrix(sources, targets, measured, expected, node_of)
+    # One pod per workload: the lab runs one replica of each.
+    workloads = {w.name: w for w in (Workload.of_pod(o["metadata"]["labels"], o["spec"]) for o in lab_objects)}
+    lab_flows = LabFlows.read(workloads.values(), kubectl.get("services", "-n", NAMESPACE)["items"])
+    return Matrix(sources, targets, measured, expected, node_of, lab_flows)
 
 
 def settled_matrix(kubectl: Kubectl, capsys: pytest.CaptureFixture[str], title: str) -> Matrix:
