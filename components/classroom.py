@@ -26,8 +26,8 @@ ROLE_NAME = "lab-learner"
 QUOTA_NAME = "lab"
 
 # What the lab's commands and experiments do, and nothing more: read pods, their logs and events;
-# exec into and port-forward to them; delete one (experiment 1 restarts the sidecar by exec, the
-# clean-up deletes); read the Deployments and ReplicaSets `kubectl exec deployment/...` and
+# exec into and port-forward to them; delete one to start it afresh (a Deployment's comes back);
+# read the Deployments and ReplicaSets `kubectl exec deployment/...` and
 # `kubectl describe` resolve. No Secrets, no writes to workloads, nothing cluster-wide.
 LEARNER_RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
     (("",), ("pods",), ("get", "list", "watch", "delete")),

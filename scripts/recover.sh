@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Repairs a stack after a `pulumi up` or `pulumi destroy` that was killed rather than stopped with
-# Ctrl-C: removes its lock when the process that held it is gone, and adopts the objects it created
-# without recording them (the next `up` would otherwise fail with "already exists"). Then
-# `scripts/up.sh` converges. Uses the same backend as scripts/up.sh.
+# Ctrl-C: removes its lock when the process that held it is gone, deletes from the cluster the
+# objects it created without recording them (the next `up` would otherwise fail with "already
+# exists"), and clears its pending creates. Then `scripts/up.sh` creates them again. Uses the same backend as scripts/up.sh.
 #   scripts/recover.sh [--stack NAME]      default: $PULUMI_STACK, or "dev"
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -4,6 +4,7 @@ rights exactly the lab's, a quota that holds their lab and no more, and a kubeco
 from __future__ import annotations
 
 import base64
+import shlex
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.classroom import LEARNER_RULES
 from components.naming import parse_quantity
 from components.settings import kubeconfig_server
+from labcheck.commands import readme_command_lines
 from tests import k8s
 from tests.harness import ProgramRun, Registered, run_program
 
@@ -64,36 +65,74 @@ def test_each_learner_gets_the_whole_lab_in_a_namespace_of_their_own(classroom: 
     assert outside == []
 
 
-def test_the_learners_rights_are_exactly_the_labs(classroom: ProgramRun) -> None:
+# What each kubectl subcommand of the lab asks the API server for, as kubectl does it: (API group,
+# resource, verb) for the object the command names, and for what it then reads or creates.
+def kubectl_permissions(line: str) -> set[tuple[str, str, str]]:
+    """The permissions one lab command line needs (its first command of a pipe)."""
+    argv = shlex.split(line.split("|", maxsplit=1)[0])
+    assert argv[0] == "kubectl", line
+    subcommand = argv[1]
+    words = [a for a in argv[2 : argv.index("--") if "--" in argv else None] if not a.startswith("-")]
+    flags = set(argv)
+    # Drop the flags' values (-n NS, -c CONTAINER, -l SELECTOR, -o FORMAT): what is left names the object.
+    for flag in ("-n", "-c", "-l", "-o"):
+        if flag in argv:
+            words.remove(argv[argv.index(flag) + 1])
+    kind = words[0].partition("/")[0] if words and "/" in words[0] else "pod"
+    if subcommand == "get":
+        listed = words[0] in ("pods", "pod") and len(words) == 1
+        return {("", "pods", "list" if listed else "get")} | ({("", "pods", "watch")} if "-w" in flags else set())
+    if subcommand == "describe":
+        # Finds the pods by selector, then lists their events.
+        return {("", "pods", "list"), ("", "pods", "get"), ("", "events", "list")}
+    if subcommand == "logs":
+        return {("", "pods", "get"), ("", "pods/log", "get")}
+    if subcommand == "exec":
+        # A deployment/NAME is resolved to one of its pods: the Deployment, then its pods.
+        resolve = {("apps", "deployments", "get"), ("", "pods", "list")} if kind == "deployment" else set()
+        return resolve | {("", "pods", "get"), ("", "pods/exec", "create")}
+    raise AssertionError(f"teach kubectl_permissions what `kubectl {subcommand}` needs: {line}")
+
+
+def granted(role: Registered) -> set[tuple[str, str, str]]:
+    return {
+        (group, resource, verb)
+        for rule in role.inputs["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def test_each_learner_may_run_every_command_of_the_lab(classroom: ProgramRun) -> None:
     roles = classroom.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
     assert len(roles) == len(LEARNERS)
-    expected = [
-        {"apiGroups": list(groups), "resources": list(resources), "verbs": list(verbs)}
-        for groups, resources, verbs in LEARNER_RULES
-    ]
+    needed = set().union(*(kubectl_permissions(line) for line in readme_command_lines()))
     for role in roles:
-        assert role.inputs["rules"] == expected
-        granted = {
-            (g, r, v)
-            for rule in role.inputs["rules"]
-            for g in rule["apiGroups"]
-            for r in rule["resources"]
-            for v in rule["verbs"]
-        }
-        # What a learner must never do: read Secrets, change workloads, escalate.
-        assert not any(r in ("secrets", "serviceaccounts", "roles", "rolebindings") for _, r, _ in granted)
-        assert not any(v in ("create", "update", "patch") for _, r, v in granted if r in ("pods", "deployments"))
-        assert not any(v == "*" or r == "*" for _, r, v in granted)
+        assert needed - granted(role) == set()
+
+
+def test_a_learner_may_not_read_secrets_change_workloads_or_escalate(classroom: ProgramRun) -> None:
+    for role in classroom.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role"):
+        rights = granted(role)
+        assert not any(r in ("secrets", "serviceaccounts", "roles", "rolebindings") for _, r, _ in rights)
+        assert not any(v in ("create", "update", "patch") for _, r, v in rights if r in ("pods", "deployments"))
+        assert not any(v == "*" or r == "*" or g == "*" for g, r, v in rights)
     # No ClusterRole and no ClusterRoleBinding: nothing outside the learner's namespace.
     assert not [r for r in classroom.resources if "ClusterRole" in r.type]
-    for binding in classroom.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"):
+    roles = {
+        (r.inputs["metadata"]["namespace"], k8s.name_of(r))
+        for r in classroom.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    }
+    bindings = classroom.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert len(bindings) == len(LEARNERS)
+    for binding in bindings:
         namespace = binding.inputs["metadata"]["namespace"]
-        assert binding.inputs["roleRef"] == {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "Role",
-            "name": "lab-learner",
-        }
-        assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": "learner", "namespace": namespace}]
+        assert binding.inputs["roleRef"]["kind"] == "Role"
+        assert (namespace, binding.inputs["roleRef"]["name"]) in roles
+        [subject] = binding.inputs["subjects"]
+        assert subject["kind"] == "ServiceAccount"
+        assert subject["namespace"] == namespace
 
 
 def _pod_amounts(spec: dict[str, Any], key: str) -> Decimal:
