@@ -18,6 +18,9 @@ ensure_venv requirements-dev.txt
 
 case "$suite" in
   unit)
+    # The behaviour tests run the lab's scripts with busybox, and its nginx configs with nginx.
+    # shellcheck disable=SC2046 # one package per line
+    scripts/install-debian-packages.sh $(grep -v '^#' tests/debian-packages.txt)
     echo "==> ruff check";          .venv/bin/ruff check .
     echo "==> ruff format --check"; .venv/bin/ruff format --check .
     echo "==> pyright";             .venv/bin/pyright
