@@ -13,11 +13,13 @@ pod runs in a user namespace of its own, as its root."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -39,14 +41,86 @@ def _applets() -> tuple[str, ...]:
     return tuple(name for name in listed.stdout.split() if name != "busybox")
 
 
+@dataclass(frozen=True)
+class Image:
+    """What a container's root holds for an image of the lab, besides busybox's applets."""
+
+    command: tuple[str, ...] = ()
+    """The image's command, for a container that names none."""
+    path: str = PATH
+    nginx: bool = False
+
+    def prepare(self, root: Path) -> list[str]:
+        """Fill ``root``; returns the mounts that complete it."""
+        if not self.nginx:
+            return []
+        # Debian's nginx (the e2e image's package) from this machine's /usr, with the image's own
+        # configuration, pages and user.
+        for link, target in (("lib", "usr/lib"), ("lib64", "usr/lib64"), ("sbin", "usr/sbin")):
+            (root / link).symlink_to(target)
+        (root / "usr").mkdir()
+        shutil.copytree(NGINX_IMAGE_ROOTFS / "etc", root / "etc")
+        shutil.copy("/etc/nginx/mime.types", root / "etc" / "nginx" / "mime.types")
+        (root / "var" / "log" / "nginx").mkdir(parents=True)
+        (root / "var" / "log" / "nginx").chmod(0o777)  # the image sends its logs to the container's output
+        (root / "var" / "lib" / "nginx").mkdir(parents=True)
+        (root / "etc" / "passwd").write_text(
+            "root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101:nginx:/var/cache/nginx:/bin/false\n"
+        )
+        (root / "etc" / "group").write_text("root:x:0:\nnginx:x:101:\n")
+        html = NGINX_IMAGE_ROOTFS / "usr" / "share" / "nginx" / "html"
+        return [
+            f"mount --rbind /usr {shlex.quote(str(root / 'usr'))}",
+            f"mount --bind {shlex.quote(str(html))} {shlex.quote(str(root / 'usr/share/nginx/html'))}",
+        ]
+
+
+NGINX_IMAGE_ROOTFS = Path(__file__).resolve().parents[1] / "e2e" / "toolchain" / "images" / "nginx" / "rootfs"
+IMAGES = {
+    "busybox": Image(),
+    "nginx": Image(command=("nginx", "-g", "daemon off;"), path=f"{PATH}:/usr/sbin:/usr/bin", nginx=True),
+}
+
+
+def _image(reference: str) -> Image:
+    repository = reference.split("@", maxsplit=1)[0].rsplit(":", 1)[0].rsplit("/", 1)[-1]
+    assert repository in IMAGES, f"image {reference}: tests.pods runs {sorted(IMAGES)} only"
+    return IMAGES[repository]
+
+
 class PodError(AssertionError):
     """The pod did not do what the test waited for."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    """Lower-case names."""
+    body: str
+
+
+# A GET with the standard library, printed as JSON; an HTTP error status is an answer too.
+_HTTP_CLIENT = """
+import json, ssl, sys, urllib.error, urllib.request
+request = json.loads(sys.argv[1])
+context = ssl.create_default_context(cafile=request["cafile"]) if request["cafile"] else None
+opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
+try:
+    response = opener.open(request["url"], timeout=10)
+except urllib.error.HTTPError as error:
+    response = error
+print(json.dumps({"status": response.status, "headers": list(response.headers.items()),
+                  "body": response.read().decode(errors="replace")}))
+"""
 
 
 @dataclass
 class RunningPod:
     directory: Path
     process: subprocess.Popen[bytes]
+    namespaced_pid: int
+    """A process in the pod's namespaces."""
 
     def log(self, container: str) -> str:
         """What ``container`` wrote to stdout and stderr so far."""
@@ -57,6 +131,23 @@ class RunningPod:
         """The exit code of ``container``, or None while it runs (or before it started)."""
         path = self.directory / "logs" / f"{container}.exit"
         return int(path.read_text()) if path.exists() and path.read_text().strip() else None
+
+    def http(self, url: str, *, cafile: str | None = None) -> Response:
+        """A GET of ``url`` from inside the pod's network namespace (its loopback)."""
+        enter = ["nsenter", "-t", str(self.namespaced_pid), "-n"]
+        if os.geteuid() != 0:
+            enter += ["-U", "--preserve-credentials"]
+        request = json.dumps({"url": url, "cafile": cafile})
+        result = subprocess.run(
+            [*enter, sys.executable, "-c", _HTTP_CLIENT, request],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(result.stdout)
+        return Response(answer["status"], {k.lower(): v for k, v in answer["headers"]}, answer["body"])
 
     def volume(self, name: str) -> Path:
         """The directory of an emptyDir volume, as the containers share it."""
@@ -85,13 +176,14 @@ def _container_script(
     as_root: bool,
 ) -> str:
     """The shell lines that start ``container`` in its own mount namespace and root."""
+    image = _image(container["image"])
     (root / "bin").mkdir(parents=True)
     (root / "tmp").mkdir(mode=0o1777)
     (root / "tmp").chmod(0o1777)
     shutil.copy(BUSYBOX, root / "bin" / "busybox")
     for applet in _applets():
         (root / "bin" / applet).symlink_to("busybox")
-    binds = []
+    binds = image.prepare(root)
     # The devices a container runtime gives every container.
     (root / "dev").mkdir()
     for device in DEVICES:
@@ -107,8 +199,8 @@ def _container_script(
             binds.append(f"mount -o remount,{options} {shlex.quote(str(target))}")
     stubs = root / STUB_DIR.lstrip("/")
     stubs.mkdir(exist_ok=True)
-    env = {"PATH": PATH, "HOME": "/tmp"} | {e["name"]: str(e["value"]) for e in container.get("env") or []}
-    command = [*(container.get("command") or []), *(container.get("args") or [])]
+    env = {"PATH": image.path, "HOME": "/tmp"} | {e["name"]: str(e["value"]) for e in container.get("env") or []}
+    command = [*(container.get("command") or image.command), *(container.get("args") or [])]
     security = container.get("securityContext") or {}
     user = security.get("runAsUser", pod_security.get("runAsUser"))
     group = security.get("runAsGroup", pod_security.get("runAsGroup", user))
@@ -133,18 +225,20 @@ def _container_script(
 def run_pod(
     spec: Mapping[str, Any],
     config_maps: Mapping[str, Mapping[str, str]],
+    secrets: Mapping[str, Mapping[str, str]] | None = None,
     *,
     stubs: Mapping[str, str] | None = None,
     env: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Iterator[RunningPod]:
-    """Run the pod ``spec`` until the block ends. ``config_maps``: the data of each ConfigMap its
-    volumes name; ``stubs``: command name to a busybox shell script put first on every container's
-    PATH; ``env``: per container, variables added to (or overriding) its own."""
+    """Run the pod ``spec`` until the block ends. ``config_maps`` and ``secrets``: the data of each
+    ConfigMap and Secret its volumes name; ``stubs``: command name to a busybox shell script put
+    first on every container's PATH; ``env``: per container, variables added to (or overriding) its own."""
     assert BUSYBOX.exists(), f"{BUSYBOX} is missing: scripts/test.sh installs Debian's busybox-static"
     as_root = os.geteuid() == 0
     directory = Path(tempfile.mkdtemp(prefix="pod-"))
     directory.chmod(0o755)
     (directory / "logs").mkdir()
+    fs_group = (spec.get("securityContext") or {}).get("fsGroup")
     volumes: dict[str, Path] = {}
     for volume in spec.get("volumes") or []:
         path = directory / "volumes" / volume["name"]
@@ -155,8 +249,16 @@ def run_pod(
             for key, text in config_maps[volume["configMap"]["name"]].items():
                 (path / key).write_text(text)
                 (path / key).chmod(0o644)
+        elif "secret" in volume:
+            # Owned by root and the pod's fsGroup, with the volume's mode, as the kubelet makes them.
+            mode = int(volume["secret"].get("defaultMode", 0o644))
+            for key, text in (secrets or {})[volume["secret"]["secretName"]].items():
+                (path / key).write_text(text)
+                (path / key).chmod(mode)
+                if os.geteuid() == 0 and fs_group is not None:
+                    os.chown(path / key, 0, int(fs_group))
         else:
-            raise AssertionError(f"volume {volume['name']}: only emptyDir and configMap volumes are run here")
+            raise AssertionError(f"volume {volume['name']}: only emptyDir, configMap and secret volumes are run here")
         volumes[volume["name"]] = path
     pod_security = spec.get("securityContext") or {}
     lines = ["set -u", "ip link set lo up"]
@@ -198,7 +300,14 @@ def run_pod(
         namespaces[1:1] = ["--user", "--map-root-user"]
     process = subprocess.Popen([*namespaces, "sh", "-c", "\n".join(lines)], start_new_session=True)
     try:
-        yield RunningPod(directory, process)
+        # unshare's child is the first process in the namespaces.
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        deadline = time.monotonic() + 10
+        while not children.read_text().split():
+            assert process.poll() is None, "the pod's namespaces did not start"
+            assert time.monotonic() < deadline, "the pod's namespaces did not start"
+            time.sleep(0.01)
+        yield RunningPod(directory, process, int(children.read_text().split()[0]))
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
