@@ -186,6 +186,11 @@ class PodTemplate:
     """How long the containers get between SIGTERM and SIGKILL."""
     supplemental_groups: Sequence[int] = ()
     """Groups every container's processes also run with (pod securityContext)."""
+    fs_group: int | None = None
+    """The pod's group (``fsGroup``): every container also runs with it, and the pod's volumes
+    (emptyDirs, Secrets) belong to it, so their files are shared by group, not by being open to
+    all. Defaults to the group every container runs as; containers of different groups need it
+    set."""
 
     def __post_init__(self) -> None:
         if not self.containers:
@@ -194,6 +199,14 @@ class PodTemplate:
             raise ValueError(
                 f"termination_grace_period_seconds must be 0 or more, not {self.termination_grace_period_seconds}"
             )
+        groups = {container.privileges.run_as_group for container in self.all_containers}
+        if self.fs_group is None and len(groups) > 1:
+            raise ValueError(
+                f"the containers run as groups {sorted(groups, key=str)}: set fs_group, the group the pod's "
+                "volumes belong to and every container joins"
+            )
+        if self.fs_group is not None and self.fs_group < 0:
+            raise ValueError(f"fs_group must be a group id (0 or more), not {self.fs_group}")
         if any(group < 0 for group in self.supplemental_groups):
             raise ValueError(f"supplemental_groups must be group ids (0 or more): {list(self.supplemental_groups)}")
         names = [container.name for container in self.all_containers]
@@ -273,11 +286,12 @@ class PodTemplate:
             return None
         return [k8s.core.v1.SysctlArgs(name=UNPRIVILEGED_PORT_START, value=str(lowest))]
 
-    def _shared_group(self) -> int | None:
-        """The group every container runs as, when they share one: the pod's fsGroup, so the
-        files of its volumes belong to it."""
-        groups = {container.privileges.run_as_group for container in self.all_containers}
-        return groups.pop() if len(groups) == 1 else None
+    @property
+    def pod_group(self) -> int | None:
+        """The pod's fsGroup: ``fs_group``, or the group all its containers run as."""
+        if self.fs_group is not None:
+            return self.fs_group
+        return self.all_containers[0].privileges.run_as_group
 
     def spec_args(self) -> k8s.core.v1.PodSpecArgs:
         sidecar_policy = "Always" if self.native_sidecars else None
@@ -297,7 +311,7 @@ class PodTemplate:
             share_process_namespace=self.share_process_namespace or None,
             security_context=k8s.core.v1.PodSecurityContextArgs(
                 run_as_non_root=True,
-                fs_group=self._shared_group(),
+                fs_group=self.pod_group,
                 supplemental_groups=list(self.supplemental_groups) or None,
                 seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
                 sysctls=self._unprivileged_port_sysctls(),

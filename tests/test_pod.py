@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi_kubernetes as k8s
 import pytest
 
-from components.defaults import UNPRIVILEGED, Resources
+from components.defaults import UNPRIVILEGED, Privileges, Resources
 from components.labels import Labels
 from components.naming import SettingError
 from components.pod import Container, PodTemplate, Port, Volume, http_probe
@@ -100,3 +100,19 @@ def test_pod_level_fields_are_set_in_one_place() -> None:
         PodTemplate(containers=[_container("app")], termination_grace_period_seconds=-1)
     with pytest.raises(ValueError, match="supplemental_groups must be group ids"):
         PodTemplate(containers=[_container("app")], supplemental_groups=[-5])
+
+
+def test_the_pods_group_is_its_containers_or_the_one_it_is_given() -> None:
+    nginx = Privileges(run_as_user=10101, run_as_group=10101)
+    shared = PodTemplate(containers=[_container("app"), _container("shipper")]).spec_args()
+    assert isinstance(shared.security_context, k8s.core.v1.PodSecurityContextArgs)
+    assert shared.security_context.fs_group == UNPRIVILEGED.run_as_group
+    web = Container(name="web", image="nginx:1.25.3-alpine", privileges=nginx, resources=Resources())
+    # Containers of two groups share their volumes through the pod's group, which must be named.
+    with pytest.raises(ValueError, match=r"run as groups \[10101, 65534\]: set fs_group"):
+        PodTemplate(containers=[_container("writer"), web])
+    mixed = PodTemplate(containers=[_container("writer"), web], fs_group=2000).spec_args()
+    assert isinstance(mixed.security_context, k8s.core.v1.PodSecurityContextArgs)
+    assert mixed.security_context.fs_group == 2000
+    with pytest.raises(ValueError, match="fs_group must be a group id"):
+        PodTemplate(containers=[_container("app")], fs_group=-1)

@@ -134,6 +134,12 @@ def test_the_lab_enforces_restricted_by_default() -> None:
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
+def test_every_pod_has_a_group_its_volumes_belong_to() -> None:
+    """Containers share a pod's volumes through its fsGroup, which each of them runs with."""
+    for name, spec in pod_specs(run_program()).items():
+        assert isinstance(spec["securityContext"].get("fsGroup"), (int, float)), name
+
+
 def test_the_tls_secret_is_readable_by_the_proxys_group_and_no_other_user() -> None:
     spec = pod_specs(run_program())["ambassador-proxy"]
     proxy = next(c for c in spec["containers"] if c["name"] == "proxy")
