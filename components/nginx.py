@@ -10,6 +10,9 @@ from .defaults import NGINX, Resources
 from .pod import Container, Mount, Port, Volume, http_probe
 
 CONF_DIR = "/etc/nginx/conf.d"
+# What the image's default server (its conf.d/default.conf) serves, and where.
+HTML_DIR = "/usr/share/nginx/html"
+DEFAULT_SERVER_PORT = 80
 
 
 def nginx_container(
@@ -50,14 +53,26 @@ def nginx_container(
     )
 
 
-def nginx_app(*, image: str, port: Port, resources: Resources) -> Container:
-    """The lab's web app: container `app`, the image's default page on ``port``, ready once it
-    serves it and restarted when it stops serving it."""
+def nginx_app(
+    *, image: str, port: Port, resources: Resources, name: str = "app", content: Mount | None = None
+) -> Container:
+    """A web server container through the image's default server on port 80: the image's own page,
+    or with ``content`` (mounted at ``HTML_DIR``, e.g. an emptyDir another container writes) the
+    files of that volume. Ready once it serves them and restarted when it stops serving. The lab's
+    web apps are this container named `app`; ``port`` names the container's port 80."""
+    if port.number != DEFAULT_SERVER_PORT:
+        raise ValueError(
+            f"nginx container '{name}' serves the image's default server on {DEFAULT_SERVER_PORT}, not "
+            f"{port.number}: give nginx_container a config of its own for another port"
+        )
+    if content is not None and content.path != HTML_DIR:
+        raise ValueError(f"nginx container '{name}' serves content from {HTML_DIR}, not {content.path}")
     return nginx_container(
-        "app",
+        name,
         image=image,
         port=port,
         resources=resources,
+        extra_mounts=[content] if content is not None else (),
         readiness_probe=http_probe(port),
         liveness_probe=http_probe(port, period=10),
     )

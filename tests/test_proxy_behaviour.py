@@ -12,10 +12,16 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
+from components.defaults import UNPRIVILEGED, Resources
+from components.labels import Labels
+from components.nginx import HTML_DIR, nginx_app
+from components.pod import Container, PodTemplate, Port, Volume
+from components.workloads import pod
 from tests import k8s
-from tests.harness import ProgramRun, run_program
+from tests.harness import ProgramRun, run, run_program
 from tests.pods import RunningPod, run_pod
 
 PAGE = Path(__file__).resolve().parents[1] / "e2e/toolchain/images/nginx/rootfs/usr/share/nginx/html/index.html"
@@ -126,3 +132,43 @@ def test_a_proxy_answers_the_probes_that_restart_it_itself_while_the_app_is_down
     assert set(answers.values()) == {200}, answers
     # What it forwards fails meanwhile: the probes do not depend on the app.
     assert forwarded.status == 502
+
+
+def test_nginx_app_serves_the_folder_another_container_of_its_pod_writes() -> None:
+    """`nginx_app` with ``content``: a web server of any name serving a shared emptyDir, which a
+    busybox container of another group fills (so the pod names its group, ``fs_group``)."""
+    site = Volume.empty_dir("site")
+    page = "<h1>written by the writer</h1>"
+    writer = Container(
+        name="writer",
+        image="busybox:1.36",
+        command=[
+            "sh",
+            "-c",
+            f"printf '%s' '{page}' >/site/index.html.tmp && mv /site/index.html.tmp /site/index.html && sleep 3600",
+        ],
+        mounts=[site.mount("/site")],
+        privileges=UNPRIVILEGED,
+        resources=Resources(),
+    )
+    web = nginx_app(
+        image="nginx:1.25.3-alpine",
+        port=Port("http", 80),
+        resources=Resources(),
+        name="web",
+        content=site.mount(HTML_DIR, read_only=True),
+    )
+    template = PodTemplate(containers=[web, writer], fs_group=3000)
+
+    def body() -> None:
+        labels = Labels("site", "site", "test")
+        pod("site", name="site", namespace="team-a", labels=labels, template=template, opts=pulumi.ResourceOptions())
+
+    spec = k8s.pod_spec(k8s.workload(run(body), "site"))
+    with run_pod(spec, {}) as running:
+        served(running, "http://localhost:80/")
+        running.wait_for("the writer's page is served", lambda: running.http("http://localhost:80/").body == page)
+    with pytest.raises(ValueError, match="serves the image's default server on 80, not 8080"):
+        nginx_app(image="nginx:1.25.3-alpine", port=Port("http", 8080), resources=Resources())
+    with pytest.raises(ValueError, match="serves content from /usr/share/nginx/html, not /srv"):
+        nginx_app(image="nginx:1.25.3-alpine", port=Port("http", 80), resources=Resources(), content=site.mount("/srv"))
