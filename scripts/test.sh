@@ -24,7 +24,8 @@ case "$suite" in
     echo "==> ruff check";          .venv/bin/ruff check .
     echo "==> ruff format --check"; .venv/bin/ruff format --check .
     echo "==> pyright";             .venv/bin/pyright
-    echo "==> pytest";              .venv/bin/python -m pytest
+    # One worker per core, each test module on one worker (its module fixtures built once).
+    echo "==> pytest";              .venv/bin/python -m pytest -n auto --dist loadfile
     ;;
   e2e)
     # Builds the toolchain when its cache lacks it, starts the cluster, stops it after.
