@@ -3,10 +3,10 @@
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import MultiContainerLab, SettingError
-from components.classroom import Classroom, ClassroomArgs
-from components.settings import kubeconfig_server, load_settings
-from components.timeouts import await_timeouts
+from multicontainer_patterns import MultiContainerLab, SettingError
+from multicontainer_patterns.classroom import Classroom, ClassroomArgs
+from multicontainer_patterns.settings import kubeconfig_server, load_settings
+from multicontainer_patterns.timeouts import await_timeouts
 
 try:
     settings = load_settings(pulumi.Config())

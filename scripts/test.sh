@@ -6,6 +6,8 @@
 #                             interrupted, killed, cut off from the API server or run twice (root)
 #   scripts/test.sh versions  the lab walk, its four experiments and the NetworkPolicy flow matrix
 #                             on each older Kubernetes release of e2e/versions.env (root)
+#   scripts/test.sh package   the components built as a wheel, installed into a fresh virtualenv,
+#                             running the example program (examples/team-a) under Pulumi's mocks
 #   scripts/test.sh node      the real node itself: no route off the machine, and stop (also after a
 #                             crash) leaves nothing behind (root)
 set -euo pipefail
@@ -41,6 +43,9 @@ case "$suite" in
         tests/e2e/test_lab.py tests/e2e/test_network.py
     done
     ;;
+  package)
+    .venv/bin/python -m pytest -m package tests/package
+    ;;
   node)
     # The tests start and stop their own cluster: only the toolchain and its packages here.
     # shellcheck disable=SC2046 # one package per line
@@ -50,7 +55,7 @@ case "$suite" in
     .venv/bin/python -m pytest -m node tests/node
     ;;
   *)
-    echo "usage: scripts/test.sh [unit|e2e|versions|node]" >&2
+    echo "usage: scripts/test.sh [unit|e2e|versions|node|package]" >&2
     exit 2
     ;;
 esac

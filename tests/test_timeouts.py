@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.timeouts import await_timeouts
+from multicontainer_patterns.timeouts import await_timeouts
 
 TRANSFORM = await_timeouts(42)
 

@@ -19,7 +19,7 @@ from tests import k8s
 from tests.harness import run_program
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "policy")
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "multicontainer_patterns", "policy")
 POLICY_PACK = "policy"
 STACK = "e2e"
 

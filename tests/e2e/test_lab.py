@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
-from components.defaults import FIRST_UNALLOCATED_UID
-from components.lab import POD_SECURITY_VERSION
 from labcheck import LAB_PATTERNS, LabReport, check
 from labcheck.report import TextReporter
+from multicontainer_patterns.defaults import FIRST_UNALLOCATED_UID
+from multicontainer_patterns.lab import POD_SECURITY_VERSION
 from tests.e2e.support import ROOT, Kubectl
 
 pytestmark = pytest.mark.e2e

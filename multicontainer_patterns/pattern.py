@@ -245,7 +245,7 @@ def _no_exports(_component: Any) -> Mapping[str, pulumi.Output[Any]]:
 @dataclass(frozen=True, kw_only=True)
 class Pattern(Generic[ArgsT, ComponentT]):
     """A pattern as the lab knows it, declared once in its own package (``PATTERN``) and listed in
-    ``components/registry.py``: the lab builds it, exports its workloads, commands and outputs,
+    ``multicontainer_patterns/registry.py``: the lab builds it, exports its workloads, commands and outputs,
     and the settings and tests take it from there."""
 
     setting: str

@@ -1,6 +1,6 @@
 """The lab's patterns, in the order the lab lists them: the one place a pattern is registered.
 
-Each pattern package declares itself (``PATTERN``, a :class:`~components.pattern.Pattern`); the
+Each pattern package declares itself (``PATTERN``, a :class:`~multicontainer_patterns.pattern.Pattern`); the
 lab, its settings and outputs, and the tests take the list from here. Registering a pattern is
 adding its package's name below.
 """
