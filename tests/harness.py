@@ -151,6 +151,16 @@ class Registered:
     """Outputs as the mocks returned them (auto-names filled in), secrets unwrapped."""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     """For each input, the URNs of the resources its value came from."""
+    aliases: list[str | dict[str, Any]] = field(default_factory=list)
+    """Its aliases as the SDK sent them: an old URN, or a spec (name, type, parentUrn, noParent,
+    stack, project; what it leaves out is the resource's own)."""
+
+
+def _alias(alias: Any) -> str | dict[str, Any]:
+    if alias.WhichOneof("alias") == "urn":
+        return alias.urn
+    spec = alias.spec
+    return {field.name: value for field, value in spec.ListFields()}
 
 
 class RecordingMonitor(MockMonitor):
@@ -184,6 +194,7 @@ class RecordingMonitor(MockMonitor):
                     },
                     state=_unwrap(self.resources[response.urn].state)[0] if response.urn in self.resources else {},
                     property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
+                    aliases=[_alias(alias) for alias in request.aliases],
                 )
             )
         return response
