@@ -34,12 +34,13 @@ def pod_uids(kubectl: Kubectl) -> dict[str, str]:
 def test_renamed_and_reparented_resources_with_aliases_keep_the_running_lab(
     tmp_path: Path, kubeconfig: str, kubectl: Kubectl
 ) -> None:
+    (tmp_path / "project").mkdir()
     project = copy_project(tmp_path / "project")
     state = tmp_path / "state"
     state.mkdir()
     stack = local_stack(project, state, kubeconfig, name="upgrade")
     # One bare Pod and the namespace's policy are all the edits below need.
-    stack.set_config("patterns", auto.ConfigValue('["sidecar"]'))
+    stack.set_config("patterns[0]", auto.ConfigValue("sidecar"), path=True)
     try:
         assert stack.up(on_output=print).summary.result == "succeeded"
         before = pod_uids(kubectl)
@@ -50,21 +51,21 @@ def test_renamed_and_reparented_resources_with_aliases_keep_the_running_lab(
             project,
             PATTERN_FILE,
             """            f"{self.name}-pod",
-            name=pod_name,""",
+            name=pod_name,
+            namespace=self.args.namespace,
+            labels=self.workload_labels(pod_name),
+            template=template,
+            expect_ready=expect_ready,
+            opts=self.child,""",
             """            f"{self.name}-workload",
-            name=pod_name,""",
-        )
-        edit(
-            project,
-            PATTERN_FILE,
-            """            expect_ready=expect_ready,
-            opts=self.child,
-        )""",
-            """            expect_ready=expect_ready,
+            name=pod_name,
+            namespace=self.args.namespace,
+            labels=self.workload_labels(pod_name),
+            template=template,
+            expect_ready=expect_ready,
             opts=pulumi.ResourceOptions.merge(
                 self.child, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{self.name}-pod")])
-            ),
-        )""",
+            ),""",
         )
         edit(
             project,
