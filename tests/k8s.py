@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tests.harness import ProgramRun, Registered
@@ -89,3 +90,8 @@ def script_of(run: ProgramRun, spec: dict[str, Any], container_spec: dict[str, A
     _, volume = mount_of(spec, container_spec, directory)
     config_map = config_map_named(run, volume["configMap"]["name"])
     return config_map.inputs["data"][key]
+
+
+def config_map_data(run: ProgramRun) -> dict[str, Mapping[str, str]]:
+    """The data of every ConfigMap of the run, by name."""
+    return {name_of(c): c.inputs["data"] for c in run.of_type("kubernetes:core/v1:ConfigMap")}

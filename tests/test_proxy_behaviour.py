@@ -32,10 +32,6 @@ def lab() -> ProgramRun:
     return run_program()
 
 
-def config_maps(run: ProgramRun) -> dict[str, Mapping[str, str]]:
-    return {k8s.name_of(c): c.inputs["data"] for c in run.of_type("kubernetes:core/v1:ConfigMap")}
-
-
 def secrets(run: ProgramRun) -> dict[str, Mapping[str, str]]:
     return {k8s.name_of(s): s.inputs["stringData"] for s in run.of_type("kubernetes:core/v1:Secret")}
 
@@ -86,7 +82,7 @@ def ca_file(lab: ProgramRun) -> Iterator[str]:
 def test_the_native_sidecar_forwards_to_the_app_and_marks_every_answer(lab: ProgramRun) -> None:
     spec = k8s.pod_spec(k8s.workload(lab, "sidecar-proxy"))
     port = port_of(proxy_of(spec), "proxy")
-    with run_pod(spec, config_maps(lab)) as pod:
+    with run_pod(spec, k8s.config_map_data(lab)) as pod:
         served(pod, f"http://localhost:{port}/")
         page = pod.http(f"http://localhost:{port}/")
         health = pod.http(f"http://localhost:{port}/health")
@@ -106,7 +102,7 @@ def test_the_ambassador_terminates_tls_with_its_certificate_and_forwards_to_the_
 ) -> None:
     spec = k8s.pod_spec(k8s.workload(lab, "ambassador-proxy"))
     port = port_of(proxy_of(spec), "proxy-port")
-    with run_pod(spec, config_maps(lab), secrets(lab)) as pod:
+    with run_pod(spec, k8s.config_map_data(lab), secrets(lab)) as pod:
         served(pod, f"https://localhost:{port}/", ca_file)
         page = pod.http(f"https://localhost:{port}/", cafile=ca_file)
         plain = pod.http(f"http://localhost:{port}/")
@@ -125,7 +121,7 @@ def test_a_proxy_answers_the_probes_that_restart_it_itself_while_the_app_is_down
     assert probes, f"{workload}: the proxy has no HTTP probe"
     urls = [f"{scheme}://localhost:{port}{path}" for port, path in probes]
     cafile = ca_file if scheme == "https" else None
-    with run_pod(spec, config_maps(lab), secrets(lab)) as pod:
+    with run_pod(spec, k8s.config_map_data(lab), secrets(lab)) as pod:
         served(pod, urls[0], cafile)
         answers = {url: pod.http(url, cafile=cafile).status for url in urls}
         forwarded = pod.http(f"{scheme}://localhost:{probes[0][0]}/", cafile=cafile)

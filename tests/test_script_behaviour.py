@@ -29,8 +29,7 @@ def lab() -> ProgramRun:
 
 def pod_of(run: ProgramRun, workload: str) -> tuple[dict[str, Any], dict[str, Mapping[str, str]]]:
     """The workload's pod spec and the data of every ConfigMap of the run."""
-    config_maps = {k8s.name_of(c): c.inputs["data"] for c in run.of_type("kubernetes:core/v1:ConfigMap")}
-    return k8s.pod_spec(k8s.workload(run, workload)), config_maps
+    return k8s.pod_spec(k8s.workload(run, workload)), k8s.config_map_data(run)
 
 
 def nc_stub(reply: str) -> str:
