@@ -4,9 +4,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from multicontainer_patterns import MultiContainerLab, SettingError
-from multicontainer_patterns.classroom import Classroom, ClassroomArgs
-from multicontainer_patterns.settings import kubeconfig_server, load_settings
-from multicontainer_patterns.timeouts import await_timeouts
+from multicontainer_patterns._classroom import Classroom, ClassroomArgs
+from multicontainer_patterns._settings import kubeconfig_server, load_settings
+from multicontainer_patterns._timeouts import await_timeouts
 
 try:
     settings = load_settings(pulumi.Config())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from multicontainer_patterns.settings import LAB_DEFAULTS
+from multicontainer_patterns._settings import LAB_DEFAULTS
 
 DEFAULT_NAMESPACE = LAB_DEFAULTS.namespace
 
@@ -28,7 +28,7 @@ PART_TITLES = {
 EXPERIMENTS = (SIDECAR_RESTART,)
 """Experiments that change the cluster, so they only run when asked for."""
 
-# The init container experiment 3 adds in front of init-demo's own (multicontainer_patterns/init_containers).
+# The init container experiment 3 adds in front of init-demo's own (multicontainer_patterns/_init_containers).
 FAILING_INIT_CONTAINER = "failing-init"
 
 
@@ -250,7 +250,7 @@ COMMANDS: dict[str, PatternCommands] = {
     ),
 }
 # The patterns of the lab's text, which the checker walks, in the lab's order. The program may
-# register more (multicontainer_patterns/registry.py); the checker knows the commands of these.
+# register more (multicontainer_patterns/_registry.py); the checker knows the commands of these.
 LAB_PATTERNS = tuple(COMMANDS)
 
 

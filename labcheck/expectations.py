@@ -18,10 +18,10 @@ from .results import Verdict, failed, passed
 
 # nginx's default page, which the lab's web apps serve.
 NGINX_WELCOME = "<title>Welcome to nginx!</title>"
-# multicontainer_patterns/sidecar: app.sh's request line, and the tag log-shipper.sh puts before each line.
+# multicontainer_patterns/_sidecar: app.sh's request line, and the tag log-shipper.sh puts before each line.
 REQUEST_LINE = re.compile(r"INFO app: handled request id=(\d+)$")
 SHIPPED_TAG = "[shipped]"
-# multicontainer_patterns/adapter/to-prometheus.awk: <unix seconds>|<metric name>|<value>|<label>=<value>,...
+# multicontainer_patterns/_adapter/to-prometheus.awk: <unix seconds>|<metric name>|<value>|<label>=<value>,...
 RAW_FORMAT = "<seconds>|<name>|<value>|<labels>"
 _RAW_METRIC = re.compile(
     r"^(?P<batch>[0-9]+)\|(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\|(?P<value>-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)"
@@ -30,10 +30,10 @@ _RAW_METRIC = re.compile(
 # How many raw batches the adapter's newest may trail: it converts every 2 s, the app writes every
 # 5 s, and the raw file is read after the adapter's log.
 ADAPTER_LAG_BATCHES = 2
-# multicontainer_patterns/init_containers: what init-config writes and app.sh says while it serves.
+# multicontainer_patterns/_init_containers: what init-config writes and app.sh says while it serves.
 _CONFIG_LINE = re.compile(r"^([a-z_]+)=(.*)$")
 _SERVING = re.compile(r"app: serving in (\S+), using database (\S+):(\S+)$")
-# multicontainer_patterns/native_sidecar/proxy.conf: the header the proxy adds to every response.
+# multicontainer_patterns/_native_sidecar/proxy.conf: the header the proxy adds to every response.
 PROXY_HEADER = re.compile(r"^\s*X-Proxy:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 # Expectations the walk also judges itself when it cannot get as far as these functions.
 PROXY_RESTARTS = "the killed proxy restarts on its own"

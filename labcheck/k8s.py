@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 # One reading of Kubernetes quantities for the program's settings and for what the cluster shows.
-from multicontainer_patterns.naming import parse_quantity as quantity
+from multicontainer_patterns._naming import parse_quantity as quantity
 
 Json = dict[str, Any]
 

@@ -1,37 +1,41 @@
 """Kubernetes multi-container patterns as reusable Pulumi components.
 
-One component per pattern (:class:`Sidecar`, :class:`Adapter`, :class:`Ambassador`,
-:class:`InitContainers`, :class:`NativeSidecar`) and :class:`MultiContainerLab` composing the
-patterns of :data:`REGISTRY`. A pattern registered later is imported from its own package.
+One component per pattern, each with its arguments: `Sidecar`, `Adapter`, `Ambassador`,
+`InitContainers` and `NativeSidecar`; and `MultiContainerLab`, a namespace with the patterns
+`PATTERNS` names. Every component takes its names, namespace, images, resources and labels as
+arguments, checked when they are built (`SettingError`).
+
+This module is the public API: every other module of the package is private (its name starts with
+an underscore) and may change in any version.
 """
 
-from .adapter import Adapter, AdapterArgs
-from .ambassador import Ambassador, AmbassadorArgs
-from .defaults import Resources
-from .init_containers import InitContainers, InitContainersArgs
-from .lab import LabArgs, MultiContainerLab
-from .naming import SettingError
-from .native_sidecar import NativeSidecar, NativeSidecarArgs
-from .pattern import Experiment, Pattern, PatternArgs
-from .registry import PATTERNS, REGISTRY
-from .sidecar import Sidecar, SidecarArgs
-from .tls import TlsSettings
+from ._adapter import Adapter, AdapterArgs
+from ._ambassador import Ambassador, AmbassadorArgs
+from ._defaults import BUSYBOX_IMAGE, DB_IMAGE, NGINX_IMAGE, Resources
+from ._init_containers import InitContainers, InitContainersArgs
+from ._lab import LabArgs, MultiContainerLab
+from ._naming import SettingError
+from ._native_sidecar import NativeSidecar, NativeSidecarArgs
+from ._pattern import PatternArgs
+from ._registry import PATTERNS
+from ._sidecar import Sidecar, SidecarArgs
+from ._tls import TlsSettings
 
 __all__ = [
+    "BUSYBOX_IMAGE",
+    "DB_IMAGE",
+    "NGINX_IMAGE",
     "PATTERNS",
-    "REGISTRY",
     "Adapter",
     "AdapterArgs",
     "Ambassador",
     "AmbassadorArgs",
-    "Experiment",
     "InitContainers",
     "InitContainersArgs",
     "LabArgs",
     "MultiContainerLab",
     "NativeSidecar",
     "NativeSidecarArgs",
-    "Pattern",
     "PatternArgs",
     "Resources",
     "SettingError",

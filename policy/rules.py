@@ -453,7 +453,7 @@ def check_recommended_labels(
         if missing:
             messages.append(
                 f"{describe(resource_type, props, name)}: {where} lacks the label(s) {', '.join(missing)}. "
-                "Fix: build the labels with multicontainer_patterns.labels.Labels (Labels.all), which sets every "
+                "Fix: build the labels with multicontainer_patterns._labels.Labels (Labels.all), which sets every "
                 "app.kubernetes.io/* label the lab requires."
             )
     return messages

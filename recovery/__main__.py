@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from multicontainer_patterns.labels import MANAGED_BY, PART_OF
+from multicontainer_patterns._labels import MANAGED_BY, PART_OF
 
 from . import (
     ObjectRef,
@@ -76,7 +76,7 @@ def release_dead_locks(stack: str) -> None:
         say(f"removed {len(locks)} lock(s) of a run that is gone: " + "; ".join(lock.describe() for lock in locks))
 
 
-# The labels of every object the lab makes (multicontainer_patterns/labels.py).
+# The labels of every object the lab makes (multicontainer_patterns/_labels.py).
 LAB_SELECTOR = f"app.kubernetes.io/part-of={PART_OF},app.kubernetes.io/managed-by={MANAGED_BY}"
 
 

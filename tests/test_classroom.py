@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from labcheck.commands import readme_command_lines
-from multicontainer_patterns.naming import parse_quantity
-from multicontainer_patterns.settings import kubeconfig_server
+from multicontainer_patterns._naming import parse_quantity
+from multicontainer_patterns._settings import kubeconfig_server
 from tests import k8s
 from tests.harness import ProgramRun, Registered, run_program
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from multicontainer_patterns.registry import PATTERNS
+from multicontainer_patterns._registry import PATTERNS
 from tests import k8s
 from tests.flows import ANYWHERE, NAME_LABEL, LabFlows, Workload
 from tests.harness import ProgramRun, run_program

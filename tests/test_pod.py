@@ -5,11 +5,11 @@ from __future__ import annotations
 import pulumi_kubernetes as k8s
 import pytest
 
-from multicontainer_patterns.defaults import UNPRIVILEGED, Privileges, Resources
-from multicontainer_patterns.labels import Labels
-from multicontainer_patterns.naming import SettingError
-from multicontainer_patterns.pod import Container, PodTemplate, Port, Volume, http_probe
-from multicontainer_patterns.workloads import Workload, service
+from multicontainer_patterns._defaults import UNPRIVILEGED, Privileges, Resources
+from multicontainer_patterns._labels import Labels
+from multicontainer_patterns._naming import SettingError
+from multicontainer_patterns._pod import Container, PodTemplate, Port, Volume, http_probe
+from multicontainer_patterns._workloads import Workload, service
 from tests.harness import run
 
 

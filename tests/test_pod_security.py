@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from multicontainer_patterns.defaults import FIRST_UNALLOCATED_UID
-from multicontainer_patterns.lab import POD_SECURITY_VERSION
+from multicontainer_patterns._defaults import FIRST_UNALLOCATED_UID
+from multicontainer_patterns._lab import POD_SECURITY_VERSION
 from tests import k8s
 from tests.harness import ProgramRun, run_program
 

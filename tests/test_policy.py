@@ -24,7 +24,7 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from multicontainer_patterns.labels import Labels
+from multicontainer_patterns._labels import Labels
 from policy import pack, rules
 from tests import harness
 
@@ -537,7 +537,7 @@ def test_labels_on_a_pod(run: Run) -> None:
     assert "Pod 'multi-container-demo/sidecar-logging': its metadata lacks the label(s) app.kubernetes.io/part-of" in (
         message
     )
-    assert "Fix: build the labels with multicontainer_patterns.labels.Labels" in message
+    assert "Fix: build the labels with multicontainer_patterns._labels.Labels" in message
 
 
 def test_labels_on_a_pod_template(run: Run) -> None:

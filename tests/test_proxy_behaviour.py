@@ -15,11 +15,11 @@ from typing import Any
 import pulumi
 import pytest
 
-from multicontainer_patterns.defaults import UNPRIVILEGED, Resources
-from multicontainer_patterns.labels import Labels
-from multicontainer_patterns.nginx import HTML_DIR, nginx_app
-from multicontainer_patterns.pod import Container, PodTemplate, Port, Volume
-from multicontainer_patterns.workloads import pod
+from multicontainer_patterns._defaults import UNPRIVILEGED, Resources
+from multicontainer_patterns._labels import Labels
+from multicontainer_patterns._nginx import HTML_DIR, nginx_app
+from multicontainer_patterns._pod import Container, PodTemplate, Port, Volume
+from multicontainer_patterns._workloads import pod
 from tests import k8s
 from tests.harness import ProgramRun, run, run_program
 from tests.pods import RunningPod, run_pod

@@ -9,8 +9,8 @@ import pulumi
 import pytest
 import yaml
 
-from multicontainer_patterns import PATTERNS, REGISTRY
-from multicontainer_patterns.settings import DEFAULTS
+from multicontainer_patterns._registry import PATTERNS, REGISTRY
+from multicontainer_patterns._settings import DEFAULTS
 from tests.harness import ROOT, run_program
 
 PROJECT_FILE = ROOT / "Pulumi.yaml"

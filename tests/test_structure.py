@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from multicontainer_patterns import REGISTRY
-from multicontainer_patterns.registry import PACKAGES
+from multicontainer_patterns._registry import PACKAGES, REGISTRY
 from tests import k8s
 from tests.harness import ProgramRun, run
 
@@ -40,7 +39,7 @@ def test_there_is_one_component_per_pattern_plus_the_lab_and_the_classroom() -> 
 def test_each_pattern_lives_in_its_own_package_named_after_its_setting() -> None:
     for setting, directory in PATTERN_DIRS.items():
         assert directory.parent == COMPONENTS, setting
-        assert directory.name == setting.replace("-", "_"), setting
+        assert directory.name == "_" + setting.replace("-", "_"), setting
     assert len(set(PATTERN_DIRS.values())) == len(REGISTRY)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
-from multicontainer_patterns.timeouts import await_timeouts
+from multicontainer_patterns._timeouts import await_timeouts
 
 TRANSFORM = await_timeouts(42)
 

@@ -17,8 +17,8 @@ from pulumi import automation as auto
 
 from labcheck import LAB_PATTERNS, LabReport, check
 from labcheck.report import TextReporter
-from multicontainer_patterns.defaults import FIRST_UNALLOCATED_UID
-from multicontainer_patterns.lab import POD_SECURITY_VERSION
+from multicontainer_patterns._defaults import FIRST_UNALLOCATED_UID
+from multicontainer_patterns._lab import POD_SECURITY_VERSION
 from tests.e2e.support import ROOT, Kubectl
 
 pytestmark = pytest.mark.e2e

@@ -230,7 +230,7 @@ def test_a_changed_script_replaces_its_configmap_and_rolls_only_the_pod_that_mou
     stack: auto.Stack, kubectl: Kubectl, project_dir: Path
 ) -> None:
     uids = {name: kubectl.get("pod", name, "-n", NAMESPACE)["metadata"]["uid"] for name in PODS}
-    script = project_dir / "multicontainer_patterns" / "sidecar" / "log-shipper.sh"
+    script = project_dir / "multicontainer_patterns" / "_sidecar" / "log-shipper.sh"
     original = script.read_text()
     script.write_text(original.replace('tag="${SHIP_TAG:-[shipped]}"', 'tag="${SHIP_TAG:-[forwarded]}"'))
     try:

@@ -15,8 +15,8 @@ from tests.e2e.support import Kubectl, copy_project, local_stack
 pytestmark = pytest.mark.e2e
 
 NAMESPACE = "multi-container-demo"
-PATTERN_FILE = Path("multicontainer_patterns") / "pattern.py"
-LAB_FILE = Path("multicontainer_patterns") / "lab.py"
+PATTERN_FILE = Path("multicontainer_patterns") / "_pattern.py"
+LAB_FILE = Path("multicontainer_patterns") / "_lab.py"
 
 
 def edit(project: Path, relative: Path, old: str, new: str) -> None:

@@ -5,6 +5,7 @@ program (examples/team-a) under Pulumi's mocks. `scripts/test.sh package`."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+import multicontainer_patterns
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "team-a"
@@ -106,4 +109,45 @@ def test_a_fresh_virtualenv_runs_the_example_with_the_installed_package(installe
     [scripts] = [
         r for r in registered if r["type"] == "kubernetes:core/v1:ConfigMap" and "app.sh" in r["inputs"]["data"]
     ]
-    assert scripts["inputs"]["data"]["app.sh"] == (PACKAGE / "sidecar" / "app.sh").read_text()
+    assert scripts["inputs"]["data"]["app.sh"] == (PACKAGE / "_sidecar" / "app.sh").read_text()
+
+
+def test_the_installed_package_exposes_only_its_exports_every_one_fully_typed(installed: Path) -> None:
+    """pyright's view of the installed package as a library, as its users' type checkers see it:
+    the package is the only public module, its public symbols are what it exports (and their
+    members), and every one of them has a known type and a docstring."""
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("pyright")),
+            "--verifytypes",
+            "multicontainer_patterns",
+            "--ignoreexternal",
+            "--outputjson",
+        ],
+        # pyright takes the environment of the `python` it finds first.
+        env={**os.environ, "PATH": f"{installed.parent}{os.pathsep}{os.environ['PATH']}"},
+        cwd=installed.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = json.loads(result.stdout)["typeCompleteness"]
+    assert report["pyTypedPath"].startswith(str(installed.parent.parent))
+    assert [module["name"] for module in report["modules"]] == ["multicontainer_patterns"]
+    exported = {
+        symbol["name"].removeprefix("multicontainer_patterns.").split(".")[0]
+        for symbol in report["symbols"]
+        if symbol["isExported"]
+    }
+    assert exported == set(multicontainer_patterns.__all__)
+    problems = [
+        (symbol["name"], diagnostic["message"])
+        for symbol in report["symbols"]
+        for diagnostic in symbol["diagnostics"]
+        if diagnostic["severity"] == "error"
+    ]
+    assert problems == []
+    assert report["completenessScore"] == 1
+    assert report["missingFunctionDocStringCount"] == 0
+    assert report["missingClassDocStringCount"] == 0

@@ -12,13 +12,13 @@ from typing import Any, Generic, Protocol, TypeVar
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import naming
-from .defaults import UNPRIVILEGED, Resources
-from .files import CHECKSUM_ANNOTATION, FileBundle, file_bundle
-from .labels import Labels, object_labels
-from .pod import Container, Mount, PodTemplate, Port
-from .tls import TlsSettings
-from .workloads import Workload, deployment, network_policy, pod, service
+from . import _naming as naming
+from ._defaults import UNPRIVILEGED, Resources
+from ._files import CHECKSUM_ANNOTATION, FileBundle, file_bundle
+from ._labels import Labels, object_labels
+from ._pod import Container, Mount, PodTemplate, Port
+from ._tls import TlsSettings
+from ._workloads import Workload, deployment, network_policy, pod, service
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,18 +34,23 @@ class PatternArgs:
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra labels for every object."""
     network_policies: bool = True
-    """A NetworkPolicy for each workload that talks to others, allowing exactly its flows (and
-    isolating its pods). False for clusters without a NetworkPolicy engine, where they do nothing."""
+    """A NetworkPolicy for each workload that talks to others, allowing exactly its flows.
+
+    Each also isolates its pods. False for clusters without a NetworkPolicy engine, where they do
+    nothing."""
     owned_namespace: pulumi.Resource | None = None
-    """The namespace's own resource, when the caller creates the namespace and deletes it with
-    the stack. The component's objects that go at once with their namespace (ConfigMaps, Secrets,
+    """The namespace's own resource, when the caller creates the namespace and deletes it with the stack.
+
+    The component's objects that go at once with their namespace (ConfigMaps, Secrets,
     Services, TLS state) are then deleted with it (`deletedWith`) instead of one by one. Without
     it, the namespace may be shared and every object is deleted on its own."""
     workloads_deleted_with_namespace: bool = False
-    """With an owned namespace: False deletes the workloads, and waits for their pods to stop,
-    before the namespace, which is then empty when the namespace controller first looks (the
-    fastest destroy of one lab). True leaves them to the namespace as well, so destroying many
-    labs at once costs one deletion per lab instead of one per workload."""
+    """Whether the workloads of an owned namespace are deleted with it, not before it.
+
+    False deletes the workloads, and waits for their pods to stop, before the namespace, which is
+    then empty when the namespace controller first looks (the fastest destroy of one lab). True
+    leaves them to the namespace as well, so destroying many labs at once costs one deletion per
+    lab instead of one per workload."""
 
     def __post_init__(self) -> None:
         naming.dns1123_label("instance", self.instance)
@@ -245,7 +250,7 @@ def _no_exports(_component: Any) -> Mapping[str, pulumi.Output[Any]]:
 @dataclass(frozen=True, kw_only=True)
 class Pattern(Generic[ArgsT, ComponentT]):
     """A pattern as the lab knows it, declared once in its own package (``PATTERN``) and listed in
-    ``multicontainer_patterns/registry.py``: the lab builds it, exports its workloads, commands and outputs,
+    ``multicontainer_patterns/_registry.py``: the lab builds it, exports its workloads, commands and outputs,
     and the settings and tests take it from there."""
 
     setting: str

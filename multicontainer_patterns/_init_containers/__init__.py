@@ -17,19 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
+import pulumi_kubernetes as k8s
 
-from .. import naming
-from ..commands import kubectl_commands
-from ..defaults import BUSYBOX_IMAGE, DB_IMAGE, REDIS, UNPRIVILEGED
-from ..pattern import Experiment, Pattern, PatternArgs, PatternScope, checksum_annotations
-from ..pod import Container, PodTemplate, Port, Volume, tcp_probe
+from .. import _naming as naming
+from .._commands import kubectl_commands
+from .._defaults import BUSYBOX_IMAGE, DB_IMAGE, REDIS, UNPRIVILEGED
+from .._pattern import Experiment, Pattern, PatternArgs, PatternScope, checksum_annotations
+from .._pod import Container, PodTemplate, Port, Volume, tcp_probe
 
-SCRIPTS = ("init-config.sh", "init-wait-db.sh", "app.sh")
-DB_PORT = Port("redis", 6379)
+_SCRIPTS = ("init-config.sh", "init-wait-db.sh", "app.sh")
+_DB_PORT = Port("redis", 6379)
 
 
 @dataclass(frozen=True, kw_only=True)
 class InitContainersArgs(PatternArgs):
+    """Arguments of `InitContainers`: the Pod's and the database's names, the images and the experiment."""
+
     pod_name: str = "init-demo"
     """Name of the Pod."""
     db_name: str = "db"
@@ -56,17 +59,24 @@ class InitContainers(pulumi.ComponentResource):
     """Init containers that prepare config and wait for a database before the app starts."""
 
     pod_name: pulumi.Output[str]
+    """Name of the Pod."""
+    db_service: k8s.core.v1.Service
+    """The database's Service, which the app's configuration names."""
     db_service_name: pulumi.Output[str]
+    """Name of the database's Service (and Deployment)."""
     kubectl_commands: pulumi.Output[list[str]]
+    """The lab's commands for this pattern, with the pod's namespace and name.
+
+    Each container's log, in the order the containers run."""
 
     def __init__(self, name: str, args: InitContainersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("multicontainer:patterns:InitContainers", name, None, opts)
         scope = PatternScope(self, name, "init-containers", args, Path(__file__).parent)
 
-        self.db_workload = scope.deployment("db", args.db_name, _database_template(args), component="database")
-        self.db_service = scope.service("db-service", args.db_name, self.db_workload, DB_PORT)
+        self._db_workload = scope.deployment("db", args.db_name, _database_template(args), component="database")
+        self.db_service = scope.service("db-service", args.db_name, self._db_workload, _DB_PORT)
 
-        scripts, scripts_mount = scope.files("scripts", SCRIPTS, mount_path="/scripts")
+        scripts, scripts_mount = scope.files("scripts", _SCRIPTS, mount_path="/scripts")
         config_volume = Volume.empty_dir("config-volume", size_limit="1Mi")
         config_file = config_volume.mount("/config").file("app.conf")
 
@@ -86,7 +96,7 @@ class InitContainers(pulumi.ComponentResource):
             script_container(
                 "init-config",
                 "init-config.sh",
-                {"APP_ENVIRONMENT": args.app_environment, "DB_HOST": args.db_name, "DB_PORT": str(DB_PORT.number)},
+                {"APP_ENVIRONMENT": args.app_environment, "DB_HOST": args.db_name, "DB_PORT": str(_DB_PORT.number)},
                 writes_config=True,
             ),
             script_container("init-wait-db", "init-wait-db.sh", {}, writes_config=False),
@@ -109,11 +119,11 @@ class InitContainers(pulumi.ComponentResource):
             annotations=checksum_annotations(scripts),
         )
         # Created alongside the database on purpose: init-wait-db is what waits for it.
-        self.workload = scope.pod(args.pod_name, template, expect_ready=not args.failing_init)
+        self._workload = scope.pod(args.pod_name, template, expect_ready=not args.failing_init)
         # init-wait-db resolves the database's Service by name and talks to it; nothing else does.
-        scope.network_policy("network-policy", self.workload, dependencies=[(self.db_workload, DB_PORT)], dns=True)
-        scope.network_policy("db-network-policy", self.db_workload, clients=[(self.workload, DB_PORT)])
-        self.pod_name = self.workload.resource.metadata.name
+        scope.network_policy("network-policy", self._workload, dependencies=[(self._db_workload, _DB_PORT)], dns=True)
+        scope.network_policy("db-network-policy", self._db_workload, clients=[(self._workload, _DB_PORT)])
+        self.pod_name = self._workload.resource.metadata.name
         self.db_service_name = self.db_service.metadata.name
         self.kubectl_commands = kubectl_commands(
             args.namespace,
@@ -138,12 +148,12 @@ def _database_template(args: InitContainersArgs) -> PodTemplate:
         image=args.db_image,
         # An in-memory stand-in: no persistence, reachable from other pods without a password.
         command=["redis-server", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
-        ports=[DB_PORT],
+        ports=[_DB_PORT],
         mounts=[data.mount("/data")],
         privileges=REDIS,
         resources=args.resources,
-        readiness_probe=tcp_probe(DB_PORT),
-        liveness_probe=tcp_probe(DB_PORT, period=10),
+        readiness_probe=tcp_probe(_DB_PORT),
+        liveness_probe=tcp_probe(_DB_PORT, period=10),
     )
     return PodTemplate(containers=[redis])
 
@@ -154,7 +164,7 @@ PATTERN = Pattern(
     args=lambda lab, common: InitContainersArgs(
         image=lab.busybox_image, db_image=lab.db_image, failing_init=lab.failing_init, **common
     ),
-    workloads=lambda init: {"": init.workload, "db": init.db_workload},
+    workloads=lambda init: {"": init._workload, "db": init._db_workload},
     experiments=[
         Experiment(
             setting="failingInit",

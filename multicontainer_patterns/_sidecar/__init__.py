@@ -12,17 +12,19 @@ from pathlib import Path
 
 import pulumi
 
-from .. import naming
-from ..commands import kubectl_commands
-from ..defaults import BUSYBOX_IMAGE
-from ..pattern import Pattern, PatternArgs, PatternScope, checksum_annotations
-from ..pod import PodTemplate, Volume
+from .. import _naming as naming
+from .._commands import kubectl_commands
+from .._defaults import BUSYBOX_IMAGE
+from .._pattern import Pattern, PatternArgs, PatternScope, checksum_annotations
+from .._pod import PodTemplate, Volume
 
-SCRIPTS = ("app.sh", "log-shipper.sh")
+_SCRIPTS = ("app.sh", "log-shipper.sh")
 
 
 @dataclass(frozen=True, kw_only=True)
 class SidecarArgs(PatternArgs):
+    """Arguments of `Sidecar`: the Pod's name, the image and the shared log file."""
+
     pod_name: str = "sidecar-logging"
     """Name of the Pod."""
     image: str = BUSYBOX_IMAGE
@@ -44,12 +46,14 @@ class Sidecar(pulumi.ComponentResource):
     """An app and a log-shipping sidecar sharing an emptyDir."""
 
     pod_name: pulumi.Output[str]
+    """Name of the Pod."""
     kubectl_commands: pulumi.Output[list[str]]
+    """The lab's commands for this pattern (both containers' logs), with the pod's namespace and name."""
 
     def __init__(self, name: str, args: SidecarArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("multicontainer:patterns:Sidecar", name, None, opts)
         scope = PatternScope(self, name, "sidecar", args, Path(__file__).parent)
-        scripts, scripts_mount = scope.files("scripts", SCRIPTS, mount_path="/scripts")
+        scripts, scripts_mount = scope.files("scripts", _SCRIPTS, mount_path="/scripts")
         log_volume = Volume.empty_dir("log-volume")
         log_file = log_volume.mount(args.log_dir).file("app.log")
 
@@ -73,8 +77,8 @@ class Sidecar(pulumi.ComponentResource):
         template = PodTemplate(
             containers=[app, shipper], default_container=app.name, annotations=checksum_annotations(scripts)
         )
-        self.workload = scope.pod(args.pod_name, template)
-        self.pod_name = self.workload.resource.metadata.name
+        self._workload = scope.pod(args.pod_name, template)
+        self.pod_name = self._workload.resource.metadata.name
         self.kubectl_commands = kubectl_commands(
             args.namespace,
             self.pod_name,
@@ -89,5 +93,5 @@ PATTERN = Pattern(
     setting="sidecar",
     component=Sidecar,
     args=lambda lab, common: SidecarArgs(image=lab.busybox_image, **common),
-    workloads=lambda sidecar: {"": sidecar.workload},
+    workloads=lambda sidecar: {"": sidecar._workload},
 )

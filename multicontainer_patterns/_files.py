@@ -14,7 +14,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .pod import Volume
+from ._pod import Volume
 
 CHECKSUM_ANNOTATION = "multicontainer.patterns/config-checksum"
 

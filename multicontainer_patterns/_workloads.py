@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .labels import Labels
-from .pod import PodTemplate, Port
+from ._labels import Labels
+from ._pod import PodTemplate, Port
 
 # pulumi-kubernetes waits for Pods and Deployments to become ready; an experiment that breaks
 # a workload on purpose must not hold `pulumi up` for the whole await timeout.

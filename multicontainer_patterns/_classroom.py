@@ -13,11 +13,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from . import naming
-from .defaults import Resources
-from .lab import LabArgs, MultiContainerLab
-from .labels import object_labels
-from .workloads import Workload
+from . import _naming as naming
+from ._defaults import Resources
+from ._lab import LabArgs, MultiContainerLab
+from ._labels import object_labels
+from ._workloads import Workload
 
 LEARNER_PLACEHOLDER = "{learner}"
 DEFAULT_NAMESPACE_TEMPLATE = "multi-container-{learner}"
@@ -173,7 +173,7 @@ class Classroom(pulumi.ComponentResource):
         k8s.core.v1.ResourceQuota(
             f"{learner}-quota",
             metadata=metadata(QUOTA_NAME),
-            spec=k8s.core.v1.ResourceQuotaSpecArgs(hard=quota_for(list(lab.workload_objects.values()))),
+            spec=k8s.core.v1.ResourceQuotaSpecArgs(hard=quota_for(list(lab._workload_objects.values()))),
             opts=opts,
         )
         resources = args.lab.resources

@@ -15,28 +15,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
+import pulumi_kubernetes as k8s
 
-from .. import naming
-from ..commands import kubectl_commands
-from ..defaults import NGINX_IMAGE
-from ..nginx import CONF_DIR, nginx_app, nginx_container
-from ..pattern import Experiment, Pattern, PatternArgs, PatternScope, checksum_annotations
-from ..pod import PodTemplate, Port, http_probe
+from .. import _naming as naming
+from .._commands import kubectl_commands
+from .._defaults import NGINX_IMAGE
+from .._nginx import CONF_DIR, nginx_app, nginx_container
+from .._pattern import Experiment, Pattern, PatternArgs, PatternScope, checksum_annotations
+from .._pod import PodTemplate, Port, http_probe
 
-CONFIGS = ("proxy.conf",)
-APP_PORT = Port("http", 80)
-PROXY_PORT = Port("proxy", 8080)
+_CONFIGS = ("proxy.conf",)
+_APP_PORT = Port("http", 80)
+_PROXY_PORT = Port("proxy", 8080)
 
 
 @dataclass(frozen=True, kw_only=True)
 class NativeSidecarArgs(PatternArgs):
+    """Arguments of `NativeSidecar`: the Deployment's name, the images, replicas and the experiment."""
+
     deployment_name: str = "sidecar-proxy"
     """Name of the Deployment, of its `app` label and of the Service."""
     app_image: str = NGINX_IMAGE
+    """Image of the app (an nginx image: its default server on port 80)."""
     proxy_image: str = NGINX_IMAGE
+    """Image of the proxy (an nginx image; it runs the pattern's `proxy.conf`)."""
     native: bool = True
     """Declare the proxy with restartPolicy: Always (False reproduces the broken classic init container)."""
     replicas: int = 1
+    """Pods of the Deployment."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -50,24 +56,31 @@ class NativeSidecar(pulumi.ComponentResource):
     """An nginx app behind a proxy that runs as a native sidecar container."""
 
     deployment_name: pulumi.Output[str]
+    """Name of the Deployment."""
+    service: k8s.core.v1.Service
+    """The Service of the proxy's port (8080)."""
     service_name: pulumi.Output[str]
+    """Name of the Service."""
     kubectl_commands: pulumi.Output[list[str]]
+    """The lab's commands for this pattern, with the Deployment's namespace and name.
+
+    The app directly and through the proxy, the proxy's health, a proxy restart, the pods."""
 
     def __init__(self, name: str, args: NativeSidecarArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("multicontainer:patterns:NativeSidecar", name, None, opts)
         scope = PatternScope(self, name, "native-sidecar", args, Path(__file__).parent)
-        config, config_mount = scope.files("proxy-config", CONFIGS, mount_path=CONF_DIR)
-        app = nginx_app(image=args.app_image, port=APP_PORT, resources=args.resources)
+        config, config_mount = scope.files("proxy-config", _CONFIGS, mount_path=CONF_DIR)
+        app = nginx_app(image=args.app_image, port=_APP_PORT, resources=args.resources)
         proxy = nginx_container(
             "proxy",
             image=args.proxy_image,
-            port=PROXY_PORT,
+            port=_PROXY_PORT,
             resources=args.resources,
             conf=config_mount,
             # Sidecars may have probes: the app starts once the proxy's startup probe passes.
-            startup_probe=http_probe(PROXY_PORT, "/health", period=1),
-            readiness_probe=http_probe(PROXY_PORT, "/health"),
-            liveness_probe=http_probe(PROXY_PORT, "/health", period=10),
+            startup_probe=http_probe(_PROXY_PORT, "/health", period=1),
+            readiness_probe=http_probe(_PROXY_PORT, "/health"),
+            liveness_probe=http_probe(_PROXY_PORT, "/health", period=10),
         )
         template = PodTemplate(
             containers=[app],
@@ -76,21 +89,21 @@ class NativeSidecar(pulumi.ComponentResource):
             default_container=app.name,
             annotations=checksum_annotations(config),
         )
-        self.workload = scope.deployment(
+        self._workload = scope.deployment(
             "deployment", args.deployment_name, template, replicas=args.replicas, expect_ready=args.native
         )
-        self.service = scope.service("service", args.deployment_name, self.workload, PROXY_PORT)
-        scope.network_policy("network-policy", self.workload, public=[PROXY_PORT])
-        self.deployment_name = self.workload.resource.metadata.name
+        self.service = scope.service("service", args.deployment_name, self._workload, _PROXY_PORT)
+        scope.network_policy("network-policy", self._workload, public=[_PROXY_PORT])
+        self.deployment_name = self._workload.resource.metadata.name
         self.service_name = self.service.metadata.name
         self.kubectl_commands = kubectl_commands(
             args.namespace,
             self.deployment_name,
             lambda namespace, name: [
-                f"kubectl exec -n {namespace} deployment/{name} -c {app.name} -- wget -qO- http://localhost:{APP_PORT.number}",
-                f"kubectl exec -n {namespace} deployment/{name} -c {app.name} -- wget -qO- http://localhost:{PROXY_PORT.number}",
+                f"kubectl exec -n {namespace} deployment/{name} -c {app.name} -- wget -qO- http://localhost:{_APP_PORT.number}",
+                f"kubectl exec -n {namespace} deployment/{name} -c {app.name} -- wget -qO- http://localhost:{_PROXY_PORT.number}",
                 f"kubectl exec -n {namespace} deployment/{name} -c {app.name} -- "
-                f"wget -qO- http://localhost:{PROXY_PORT.number}/health",
+                f"wget -qO- http://localhost:{_PROXY_PORT.number}/health",
                 f"kubectl exec -n {namespace} -c {proxy.name} deployment/{name} -- kill 1",
                 f"kubectl get pods -n {namespace} -w",
                 f"kubectl describe pod -l app={name} -n {namespace} | grep -A5 Requests",
@@ -111,7 +124,7 @@ PATTERN = Pattern(
     args=lambda lab, common: NativeSidecarArgs(
         app_image=lab.nginx_image, proxy_image=lab.nginx_image, native=lab.native_sidecar, **common
     ),
-    workloads=lambda sidecar: {"": sidecar.workload},
+    workloads=lambda sidecar: {"": sidecar._workload},
     experiments=[
         Experiment(
             setting="nativeSidecar",

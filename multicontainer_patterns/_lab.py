@@ -9,12 +9,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import naming
-from .defaults import BUSYBOX_IMAGE, DB_IMAGE, NGINX_IMAGE, Resources
-from .labels import object_labels
-from .registry import PATTERNS, REGISTRY
-from .tls import TlsSettings
-from .workloads import Workload, default_deny
+from . import _naming as naming
+from ._defaults import BUSYBOX_IMAGE, DB_IMAGE, NGINX_IMAGE, Resources
+from ._labels import object_labels
+from ._registry import PATTERNS, REGISTRY
+from ._tls import TlsSettings
+from ._workloads import Workload, default_deny
 
 POD_SECURITY_LEVELS = ("restricted", "baseline", "privileged")
 # The Pod Security Standards as Kubernetes 1.33, the oldest release the lab is tested on, defines
@@ -33,15 +33,23 @@ def pod_security_labels(level: str) -> dict[str, str]:
 
 @dataclass(frozen=True, kw_only=True)
 class LabArgs:
+    """Arguments of `MultiContainerLab`: its namespace, which patterns, their images and settings.
+    The lab's stack settings (`Pulumi.yaml`) build these."""
+
     namespace: str = "multi-container-demo"
     """The namespace the lab creates; every other object lives in it."""
     patterns: Sequence[str] = PATTERNS
     """Which patterns to deploy."""
     busybox_image: str = BUSYBOX_IMAGE
+    """Image of the script containers (sidecar, adapter, init containers)."""
     nginx_image: str = NGINX_IMAGE
+    """Image of the web apps and proxies (ambassador, native sidecar)."""
     db_image: str = DB_IMAGE
+    """Image of the init-containers pattern's database (a Redis-protocol server)."""
     tls: TlsSettings = field(default_factory=TlsSettings)
+    """How the ambassador's key and certificate are made."""
     resources: Resources = field(default_factory=Resources)
+    """Requests and limits of every container."""
     native_sidecar: bool = True
     """False turns the native sidecar into a classic init container (the lab's experiment)."""
     failing_init: bool = False
@@ -70,9 +78,18 @@ class LabArgs:
 class MultiContainerLab(pulumi.ComponentResource):
     """The namespace and the enabled patterns of the Multi-Container Patterns lab."""
 
+    namespace_resource: k8s.core.v1.Namespace
+    """The lab's Namespace (for `depends_on` or `deleted_with` of objects you add to it)."""
     namespace: pulumi.Output[str]
+    """Name of the namespace."""
     workloads: pulumi.Output[dict[str, str]]
+    """Each enabled pattern's workload name, keyed by its setting (`sidecar`, ...).
+
+    A pattern's other workloads are keyed `<setting>-<role>` (`init-containers-db`)."""
     kubectl_commands: pulumi.Output[dict[str, list[str]]]
+    """The lab's commands of each enabled pattern, keyed by its setting."""
+    pattern_exports: dict[str, pulumi.Output[Any]]
+    """Outputs of the patterns' own for the stack to export (`ambassador_cert_expiry`, ...)."""
     experiments: list[str]
     """What `pulumi up` should tell the user about the experiments the settings turn on."""
 
@@ -109,13 +126,13 @@ class MultiContainerLab(pulumi.ComponentResource):
             )
         enabled = set(args.patterns)
         # The enabled patterns' workloads, keyed as the workloads output keys them.
-        self.workload_objects: dict[str, Workload] = {}
+        self._workload_objects: dict[str, Workload] = {}
         commands: dict[str, pulumi.Output[list[str]]] = {}
         exports: dict[str, pulumi.Output[Any]] = {}
         self.experiments: list[str] = []
         for pattern in (p for p in REGISTRY if p.setting in enabled):
             component = pattern.component(f"{name}-{pattern.setting}", pattern.args(args, common), child)
-            self.workload_objects.update(pattern.keyed_workloads(component))
+            self._workload_objects.update(pattern.keyed_workloads(component))
             commands[pattern.setting] = component.kubectl_commands
             exports.update(pattern.exports(component))
             self.experiments += [
@@ -123,7 +140,7 @@ class MultiContainerLab(pulumi.ComponentResource):
             ]
 
         self.namespace = namespace
-        names = {key: workload.resource.metadata.name for key, workload in self.workload_objects.items()}
+        names = {key: workload.resource.metadata.name for key, workload in self._workload_objects.items()}
         self.workloads = pulumi.Output.all(**names).apply(dict)
         self.kubectl_commands = pulumi.Output.all(**commands).apply(dict)
         # Outputs of the patterns' own, for the stack to export (the ambassador's certificate facts).

@@ -13,17 +13,19 @@ from pathlib import Path
 
 import pulumi
 
-from .. import naming
-from ..commands import kubectl_commands
-from ..defaults import BUSYBOX_IMAGE
-from ..pattern import Pattern, PatternArgs, PatternScope, checksum_annotations
-from ..pod import PodTemplate, Volume
+from .. import _naming as naming
+from .._commands import kubectl_commands
+from .._defaults import BUSYBOX_IMAGE
+from .._pattern import Pattern, PatternArgs, PatternScope, checksum_annotations
+from .._pod import PodTemplate, Volume
 
-SCRIPTS = ("app.sh", "adapter.sh", "to-prometheus.awk")
+_SCRIPTS = ("app.sh", "adapter.sh", "to-prometheus.awk")
 
 
 @dataclass(frozen=True, kw_only=True)
 class AdapterArgs(PatternArgs):
+    """Arguments of `Adapter`: the Pod's name, the image and where the metrics are written."""
+
     pod_name: str = "adapter-format"
     """Name of the Pod."""
     image: str = BUSYBOX_IMAGE
@@ -45,12 +47,16 @@ class Adapter(pulumi.ComponentResource):
     """An app writing custom-format metrics and an adapter converting them for Prometheus."""
 
     pod_name: pulumi.Output[str]
+    """Name of the Pod."""
     kubectl_commands: pulumi.Output[list[str]]
+    """The lab's commands for this pattern, with the pod's namespace and name.
+
+    The raw metrics the app writes, and the adapter's Prometheus text."""
 
     def __init__(self, name: str, args: AdapterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("multicontainer:patterns:Adapter", name, None, opts)
         scope = PatternScope(self, name, "adapter", args, Path(__file__).parent)
-        scripts, scripts_mount = scope.files("scripts", SCRIPTS, mount_path="/scripts")
+        scripts, scripts_mount = scope.files("scripts", _SCRIPTS, mount_path="/scripts")
         metrics_volume = Volume.empty_dir("metrics-volume")
         raw_file = metrics_volume.mount(args.metrics_dir).file("metrics.raw")
 
@@ -73,8 +79,8 @@ class Adapter(pulumi.ComponentResource):
         template = PodTemplate(
             containers=[app, adapter], default_container=app.name, annotations=checksum_annotations(scripts)
         )
-        self.workload = scope.pod(args.pod_name, template)
-        self.pod_name = self.workload.resource.metadata.name
+        self._workload = scope.pod(args.pod_name, template)
+        self.pod_name = self._workload.resource.metadata.name
         self.kubectl_commands = kubectl_commands(
             args.namespace,
             self.pod_name,
@@ -90,5 +96,5 @@ PATTERN = Pattern(
     setting="adapter",
     component=Adapter,
     args=lambda lab, common: AdapterArgs(image=lab.busybox_image, **common),
-    workloads=lambda adapter: {"": adapter.workload},
+    workloads=lambda adapter: {"": adapter._workload},
 )

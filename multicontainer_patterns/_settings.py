@@ -16,14 +16,14 @@ from typing import Protocol
 
 import yaml
 
-from . import naming
-from .classroom import DEFAULT_NAMESPACE_TEMPLATE, learner_namespaces
-from .defaults import Resources
-from .lab import LabArgs
-from .naming import SettingError
-from .registry import PATTERNS
-from .timeouts import DEFAULT_AWAIT_TIMEOUT_SECONDS
-from .tls import ALGORITHMS, ECDSA_CURVES, RSA_BITS, TlsSettings
+from . import _naming as naming
+from ._classroom import DEFAULT_NAMESPACE_TEMPLATE, learner_namespaces
+from ._defaults import Resources
+from ._lab import LabArgs
+from ._naming import SettingError
+from ._registry import PATTERNS
+from ._timeouts import DEFAULT_AWAIT_TIMEOUT_SECONDS
+from ._tls import ALGORITHMS, ECDSA_CURVES, RSA_BITS, TlsSettings
 
 LAB_DEFAULTS = LabArgs()
 TLS_DEFAULTS = TlsSettings()

@@ -1,6 +1,6 @@
 """The lab's patterns, in the order the lab lists them: the one place a pattern is registered.
 
-Each pattern package declares itself (``PATTERN``, a :class:`~multicontainer_patterns.pattern.Pattern`); the
+Each pattern package declares itself (``PATTERN``, a :class:`~multicontainer_patterns._pattern.Pattern`); the
 lab, its settings and outputs, and the tests take the list from here. Registering a pattern is
 adding its package's name below.
 """
@@ -10,16 +10,16 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .pattern import Pattern
+from ._pattern import Pattern
 
 PACKAGES = (
-    "sidecar",
-    "adapter",
-    "ambassador",
-    "init_containers",
-    "native_sidecar",
+    "_sidecar",
+    "_adapter",
+    "_ambassador",
+    "_init_containers",
+    "_native_sidecar",
 )
 
 REGISTRY: tuple[Pattern[Any, Any], ...] = tuple(import_module(f"{__package__}.{name}").PATTERN for name in PACKAGES)
-# Their names, as the `patterns` setting takes them.
-PATTERNS = tuple(pattern.setting for pattern in REGISTRY)
+PATTERNS: tuple[str, ...] = tuple(pattern.setting for pattern in REGISTRY)
+"""The lab's patterns by name, in its order, as `LabArgs.patterns` and the `patterns` setting take them."""

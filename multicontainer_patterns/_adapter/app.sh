@@ -2,7 +2,7 @@
 # Adapter pattern, container "app": every METRICS_INTERVAL_SECONDS appends one batch of
 # metrics to METRICS_FILE in the app's own pipe-delimited format, one metric per line:
 #   <unix seconds>|<metric name>|<value>|<label>=<value>,<label>=<value>
-# The adapter turns these into Prometheus text. Shipped by multicontainer_patterns/adapter.
+# The adapter turns these into Prometheus text. Shipped by multicontainer_patterns/_adapter.
 set -eu
 
 metrics_file="${METRICS_FILE:?METRICS_FILE must name the raw metrics file on the shared volume}"

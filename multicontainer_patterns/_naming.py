@@ -49,7 +49,16 @@ def parse_quantity(text: str) -> Decimal:
 
 
 class SettingError(ValueError):
-    """A setting or argument has a value that cannot be deployed."""
+    """A setting or argument has a value that cannot be deployed.
+
+    Raised when the arguments are built, before any resource is registered."""
+
+    setting: str
+    """The setting or argument, as the user spells it (`podSecurity`, `pod_name`)."""
+    value: object
+    """The value given."""
+    expected: str
+    """What the setting accepts."""
 
     def __init__(self, setting: str, value: object, expected: str) -> None:
         self.setting = setting

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Init-container pattern, init container "init-config": writes the app's configuration to the
 # shared config volume before anything else runs. The values come from the environment; the
-# file is plain `key=value` lines a POSIX shell can source. Shipped by multicontainer_patterns/init_containers.
+# file is plain `key=value` lines a POSIX shell can source. Shipped by multicontainer_patterns/_init_containers.
 set -eu
 
 config_file="${CONFIG_FILE:?CONFIG_FILE must name the config file on the shared volume}"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Adapter pattern, container "adapter": every ADAPT_INTERVAL_SECONDS takes the newest batch
 # of the app's raw metrics from the shared volume and prints it in Prometheus text format on
-# stdout, once per batch, each block a complete exposition. Shipped by multicontainer_patterns/adapter.
+# stdout, once per batch, each block a complete exposition. Shipped by multicontainer_patterns/_adapter.
 set -eu
 
 metrics_file="${METRICS_FILE:?METRICS_FILE must name the raw metrics file on the shared volume}"

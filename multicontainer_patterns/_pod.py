@@ -17,8 +17,8 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import naming
-from .defaults import Privileges, Resources
+from . import _naming as naming
+from ._defaults import Privileges, Resources
 
 UNPRIVILEGED_PORT_START = "net.ipv4.ip_unprivileged_port_start"
 

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from . import naming
+from . import _naming as naming
 
 ALGORITHMS = ("ECDSA", "RSA")
 ECDSA_CURVES = ("P256", "P384", "P521")

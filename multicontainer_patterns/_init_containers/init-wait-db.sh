@@ -1,7 +1,7 @@
 #!/bin/sh
 # Init-container pattern, init container "init-wait-db": reads the database address from the
 # config init-config wrote, and blocks until that database answers a Redis PING. Kubernetes
-# starts the app only after this exits 0. Shipped by multicontainer_patterns/init_containers.
+# starts the app only after this exits 0. Shipped by multicontainer_patterns/_init_containers.
 set -eu
 
 config_file="${CONFIG_FILE:?CONFIG_FILE must name the config file written by init-config}"

@@ -7,12 +7,14 @@ from decimal import Decimal
 
 import pulumi_kubernetes as k8s
 
-from . import naming
+from . import _naming as naming
 
 BUSYBOX_IMAGE = "busybox:1.36"
+"""Default image of the script containers (sidecar, adapter, init containers)."""
 NGINX_IMAGE = "nginx:1.25.3-alpine"
-# The database the init-container pattern waits for; any Redis-protocol server works.
+"""Default image of the web apps and proxies (ambassador, native sidecar)."""
 DB_IMAGE = "redis:7.2.4-alpine"
+"""Default image of the database the init-container pattern waits for (any Redis-protocol server)."""
 
 # Every container runs as a user id of 10000 or more, a range Linux distributions allocate to no
 # one: a process that escaped its container owns no user's files on the node.
@@ -33,9 +35,13 @@ class Resources:
     """Requests and limits given to every container (init and sidecar containers included)."""
 
     cpu_request: str = "10m"
+    """CPU each container requests (a Kubernetes quantity: `10m`, `0.5`)."""
     memory_request: str = "16Mi"
+    """Memory each container requests (a Kubernetes quantity: `16Mi`, `1G`)."""
     cpu_limit: str = "100m"
+    """CPU each container may use, at least its request."""
     memory_limit: str = "64Mi"
+    """Memory each container may use, at least its request."""
 
     def __post_init__(self) -> None:
         pairs = (
@@ -56,6 +62,7 @@ class Resources:
         }
 
     def to_args(self) -> k8s.core.v1.ResourceRequirementsArgs:
+        """As a container's `resources`."""
         return k8s.core.v1.ResourceRequirementsArgs(
             requests={"cpu": self.cpu_request, "memory": self.memory_request},
             limits={"cpu": self.cpu_limit, "memory": self.memory_limit},

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Sidecar pattern, container "app": appends a timestamped line to the shared log file every
 # LOG_INTERVAL_SECONDS and echoes it, so `kubectl logs -c app` and the log shipper show the
-# same lines. Shipped by multicontainer_patterns/sidecar; run on the real node by the end-to-end tests.
+# same lines. Shipped by multicontainer_patterns/_sidecar; run on the real node by the end-to-end tests.
 set -eu
 
 log_file="${LOG_FILE:?LOG_FILE must name the log file on the shared volume}"

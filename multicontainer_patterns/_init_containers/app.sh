@@ -1,6 +1,6 @@
 #!/bin/sh
 # Init-container pattern, container "app": starts only after both init containers succeeded,
-# prints the configuration init-config wrote and uses it. Shipped by multicontainer_patterns/init_containers.
+# prints the configuration init-config wrote and uses it. Shipped by multicontainer_patterns/_init_containers.
 set -eu
 
 config_file="${CONFIG_FILE:?CONFIG_FILE must name the config file written by init-config}"

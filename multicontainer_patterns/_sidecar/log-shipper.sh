@@ -1,7 +1,7 @@
 #!/bin/sh
 # Sidecar pattern, container "log-shipper": follows the app's log file on the shared volume
 # from its first line and writes every line to stdout, tagged as shipped. Shipped by
-# multicontainer_patterns/sidecar; run on the real node by the end-to-end tests.
+# multicontainer_patterns/_sidecar; run on the real node by the end-to-end tests.
 set -eu
 
 log_file="${LOG_FILE:?LOG_FILE must name the log file on the shared volume}"

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pulumi_kubernetes as k8s
 
-from .defaults import NGINX, Resources
-from .pod import Container, Mount, Port, Volume, http_probe
+from ._defaults import NGINX, Resources
+from ._pod import Container, Mount, Port, Volume, http_probe
 
 CONF_DIR = "/etc/nginx/conf.d"
 # What the image's default server (its conf.d/default.conf) serves, and where.

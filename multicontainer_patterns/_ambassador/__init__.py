@@ -13,30 +13,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
+import pulumi_kubernetes as k8s
 
-from .. import naming
-from ..commands import kubectl_commands
-from ..defaults import NGINX_IMAGE
-from ..nginx import CONF_DIR, nginx_app, nginx_container
-from ..pattern import Pattern, PatternArgs, PatternScope, checksum_annotations
-from ..pod import PodTemplate, Port, Volume, http_probe
-from ..tls import TlsSettings, serving_certificate, sha256_fingerprint
+from .. import _naming as naming
+from .._commands import kubectl_commands
+from .._defaults import NGINX_IMAGE
+from .._nginx import CONF_DIR, nginx_app, nginx_container
+from .._pattern import Pattern, PatternArgs, PatternScope, checksum_annotations
+from .._pod import PodTemplate, Port, Volume, http_probe
+from .._tls import TlsSettings, serving_certificate, sha256_fingerprint
 
-CONFIGS = ("proxy.conf",)
-TLS_KEYS = ("tls.crt", "tls.key")
-APP_PORT = Port("app-port", 80)
-PROXY_PORT = Port("proxy-port", 8443)
+_CONFIGS = ("proxy.conf",)
+_TLS_KEYS = ("tls.crt", "tls.key")
+_APP_PORT = Port("app-port", 80)
+_PROXY_PORT = Port("proxy-port", 8443)
 
 
 @dataclass(frozen=True, kw_only=True)
 class AmbassadorArgs(PatternArgs):
+    """Arguments of `Ambassador`: the Pod's and the Service's names, the images and the certificate."""
+
     pod_name: str = "ambassador-proxy"
     """Name of the Pod."""
     service_name: str = "ambassador-proxy"
     """Name of the Service exposing the TLS port."""
     app_image: str = NGINX_IMAGE
+    """Image of the app (an nginx image: its default server on port 80)."""
     proxy_image: str = NGINX_IMAGE
+    """Image of the proxy (an nginx image; it runs the pattern's `proxy.conf`)."""
     tls: TlsSettings = field(default_factory=TlsSettings)
+    """How the proxy's key and self-signed certificate are made."""
     extra_dns_names: Sequence[str] = ()
     """More DNS names for the certificate."""
 
@@ -50,7 +56,7 @@ class AmbassadorArgs(PatternArgs):
             naming.dns1123_subdomain("extra_dns_names", dns_name)
 
 
-def service_dns_names(service_name: str, namespace: str) -> list[str]:
+def _service_dns_names(service_name: str, namespace: str) -> list[str]:
     """Every name a client in the cluster may use for a Service."""
     return [
         service_name,
@@ -64,18 +70,30 @@ class Ambassador(pulumi.ComponentResource):
     """An app and a TLS-terminating ambassador proxy sharing the pod's network namespace."""
 
     pod_name: pulumi.Output[str]
+    """Name of the Pod."""
+    service: k8s.core.v1.Service
+    """The Service of the proxy's TLS port (8443)."""
     service_name: pulumi.Output[str]
+    """Name of the Service."""
     cert_pem: pulumi.Output[str]
+    """The proxy's certificate (PEM), for clients to trust."""
     cert_expiry: pulumi.Output[str]
+    """When the certificate expires (RFC 3339)."""
     cert_sha256_fingerprint: pulumi.Output[str]
+    """SHA-256 fingerprint of the certificate (hex, colon-separated).
+
+    It is also an annotation of the pod: a renewed certificate rolls the pod."""
     kubectl_commands: pulumi.Output[list[str]]
+    """The lab's commands for this pattern, with the pod's namespace and name.
+
+    The app over plain HTTP, and the proxy over TLS."""
 
     def __init__(self, name: str, args: AmbassadorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("multicontainer:patterns:Ambassador", name, None, opts)
         scope = PatternScope(self, name, "ambassador", args, Path(__file__).parent)
 
         dns_names = pulumi.Output.from_input(args.namespace).apply(
-            lambda namespace: ["localhost", *service_dns_names(args.service_name, namespace), *args.extra_dns_names]
+            lambda namespace: ["localhost", *_service_dns_names(args.service_name, namespace), *args.extra_dns_names]
         )
         certificate = serving_certificate(
             f"{name}-tls",
@@ -87,19 +105,19 @@ class Ambassador(pulumi.ComponentResource):
             labels=scope.object_labels,
             opts=scope.deleted_with_namespace,
         )
-        config, config_mount = scope.files("proxy-config", CONFIGS, mount_path=CONF_DIR)
-        tls_mount = Volume.from_secret("tls", certificate.secret, TLS_KEYS).mount("/etc/nginx/tls", read_only=True)
-        app = nginx_app(image=args.app_image, port=APP_PORT, resources=args.resources)
+        config, config_mount = scope.files("proxy-config", _CONFIGS, mount_path=CONF_DIR)
+        tls_mount = Volume.from_secret("tls", certificate.secret, _TLS_KEYS).mount("/etc/nginx/tls", read_only=True)
+        app = nginx_app(image=args.app_image, port=_APP_PORT, resources=args.resources)
         proxy = nginx_container(
             "proxy",
             image=args.proxy_image,
-            port=PROXY_PORT,
+            port=_PROXY_PORT,
             resources=args.resources,
             conf=config_mount,
             extra_mounts=[tls_mount],
             # Ready when it reaches the app; alive when it answers itself.
-            readiness_probe=http_probe(PROXY_PORT, scheme="HTTPS"),
-            liveness_probe=http_probe(PROXY_PORT, "/health", scheme="HTTPS", period=10),
+            readiness_probe=http_probe(_PROXY_PORT, scheme="HTTPS"),
+            liveness_probe=http_probe(_PROXY_PORT, "/health", scheme="HTTPS", period=10),
         )
         self.cert_sha256_fingerprint = certificate.cert.cert_pem.apply(sha256_fingerprint)
         template = PodTemplate(
@@ -111,11 +129,11 @@ class Ambassador(pulumi.ComponentResource):
                 "multicontainer.patterns/cert-sha256": self.cert_sha256_fingerprint,
             },
         )
-        self.workload = scope.pod(args.pod_name, template)
-        self.service = scope.service("service", args.service_name, self.workload, PROXY_PORT)
+        self._workload = scope.pod(args.pod_name, template)
+        self.service = scope.service("service", args.service_name, self._workload, _PROXY_PORT)
         # Clients reach the proxy (its Service, a port-forward); the proxy reaches the app on localhost.
-        scope.network_policy("network-policy", self.workload, public=[PROXY_PORT])
-        self.pod_name = self.workload.resource.metadata.name
+        scope.network_policy("network-policy", self._workload, public=[_PROXY_PORT])
+        self.pod_name = self._workload.resource.metadata.name
         self.service_name = self.service.metadata.name
         self.cert_pem = certificate.cert.cert_pem
         self.cert_expiry = certificate.cert.validity_end_time
@@ -123,9 +141,9 @@ class Ambassador(pulumi.ComponentResource):
             args.namespace,
             self.pod_name,
             lambda namespace, pod_name: [
-                f"kubectl exec {pod_name} -c {app.name} -n {namespace} -- wget -qO- http://localhost:{APP_PORT.number}",
+                f"kubectl exec {pod_name} -c {app.name} -n {namespace} -- wget -qO- http://localhost:{_APP_PORT.number}",
                 f"kubectl exec {pod_name} -c {app.name} -n {namespace} -- "
-                f"wget -qO- --no-check-certificate https://localhost:{PROXY_PORT.number}",
+                f"wget -qO- --no-check-certificate https://localhost:{_PROXY_PORT.number}",
             ],
         )
         self.register_outputs(
@@ -146,7 +164,7 @@ PATTERN = Pattern(
     args=lambda lab, common: AmbassadorArgs(
         app_image=lab.nginx_image, proxy_image=lab.nginx_image, tls=lab.tls, **common
     ),
-    workloads=lambda ambassador: {"": ambassador.workload},
+    workloads=lambda ambassador: {"": ambassador._workload},
     exports=lambda ambassador: {
         "ambassador_cert_expiry": ambassador.cert_expiry,
         "ambassador_cert_sha256_fingerprint": ambassador.cert_sha256_fingerprint,
