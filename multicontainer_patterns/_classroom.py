@@ -1,5 +1,5 @@
-"""A classroom: one lab per learner, each in a namespace of its own, with a ServiceAccount that
-may do the lab there and nothing elsewhere, a quota the size of the lab, and a kubeconfig."""
+"""One learner's lab of a classroom, in a namespace of its own, with a ServiceAccount that may do
+the lab there and nothing elsewhere, a quota the size of the lab, and a kubeconfig."""
 
 from __future__ import annotations
 
@@ -40,20 +40,24 @@ LEARNER_RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], .
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClassroomArgs:
+class LearnerLabArgs:
     lab: LabArgs
     """The lab every learner gets; its namespace and instance become the learner's."""
-    learners: Sequence[str]
-    """Learner names (DNS-1123 labels), each at most once."""
+    learner: str
+    """The learner's name (a DNS-1123 label)."""
     namespace_template: str = DEFAULT_NAMESPACE_TEMPLATE
-    """Each learner's namespace: ``{learner}`` is replaced by the learner's name."""
+    """The learner's namespace: ``{learner}`` is replaced by the learner's name."""
     server: str
     """The API server's URL as learners reach it (their kubeconfig's cluster server)."""
 
     def __post_init__(self) -> None:
-        learner_namespaces(self.learners, self.namespace_template)
+        learner_namespaces([self.learner], self.namespace_template)
         if not self.server.startswith("https://"):
             raise naming.SettingError("server", self.server, "the API server's https:// URL")
+
+    @property
+    def namespace(self) -> str:
+        return learner_namespaces([self.learner], self.namespace_template)[self.learner]
 
 
 def learner_namespaces(learners: Sequence[str], template: str) -> dict[str, str]:
@@ -115,31 +119,28 @@ def kubeconfig(*, server: str, ca_crt: str, token: str, namespace: str, learner:
     return yaml.safe_dump(config, sort_keys=False)
 
 
-class Classroom(pulumi.ComponentResource):
-    """One :class:`MultiContainerLab` per learner, each with its own namespace, RBAC and quota."""
+class LearnerLab(pulumi.ComponentResource):
+    """One learner's lab: a :class:`MultiContainerLab` in the learner's namespace, with an account
+    that may do the lab there and nothing elsewhere, a quota the size of the lab, and a kubeconfig.
+    A classroom is one stack of these per learner (the `classroom` package drives them)."""
 
-    labs: dict[str, MultiContainerLab]
-    namespaces: pulumi.Output[dict[str, str]]
-    kubeconfigs: pulumi.Output[dict[str, str]]
+    lab: MultiContainerLab
+    namespace: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ClassroomArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("multicontainer:patterns:Classroom", name, None, opts)
-        self.labs = {}
-        kubeconfigs: dict[str, pulumi.Output[str]] = {}
-        for learner, namespace in learner_namespaces(args.learners, args.namespace_template).items():
-            lab = MultiContainerLab(
-                learner,
-                # A classroom is destroyed all at once: one deletion per learner's namespace.
-                replace(args.lab, namespace=namespace, instance=learner, workloads_deleted_with_namespace=True),
-                pulumi.ResourceOptions(parent=self),
-            )
-            self.labs[learner] = lab
-            kubeconfigs[learner] = self._learner_access(learner, lab, args)
-        self.namespaces = pulumi.Output.all(**{k: lab.namespace for k, lab in self.labs.items()}).apply(dict)
-        self.kubeconfigs = pulumi.Output.secret(pulumi.Output.all(**kubeconfigs).apply(dict))
-        self.register_outputs({"namespaces": self.namespaces, "kubeconfigs": self.kubeconfigs})
+    def __init__(self, name: str, args: LearnerLabArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("multicontainer:patterns:LearnerLab", name, None, opts)
+        self.lab = MultiContainerLab(
+            args.learner,
+            # Destroyed all at once: one deletion of the learner's namespace takes everything.
+            replace(args.lab, namespace=args.namespace, instance=args.learner, workloads_deleted_with_namespace=True),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.namespace = self.lab.namespace
+        self.kubeconfig = pulumi.Output.secret(self._learner_access(args.learner, self.lab, args))
+        self.register_outputs({"namespace": self.namespace, "kubeconfig": self.kubeconfig})
 
-    def _learner_access(self, learner: str, lab: MultiContainerLab, args: ClassroomArgs) -> pulumi.Output[str]:
+    def _learner_access(self, learner: str, lab: MultiContainerLab, args: LearnerLabArgs) -> pulumi.Output[str]:
         """The learner's account, its rights and quota in the lab's namespace, and its kubeconfig."""
         namespace = lab.namespace
         labels = object_labels("classroom", learner)

@@ -51,6 +51,7 @@ DEFAULTS: dict[str, object] = {
     "podSecurity": LAB_DEFAULTS.pod_security,
     "networkPolicies": LAB_DEFAULTS.network_policies,
     "learners": [],
+    "learner": "",
     "learnerNamespace": DEFAULT_NAMESPACE_TEMPLATE,
     "classroomServer": "",
     "awaitTimeoutSeconds": DEFAULT_AWAIT_TIMEOUT_SECONDS,
@@ -68,7 +69,10 @@ class Settings:
     kube_context: str | None
     lab: LabArgs
     learners: tuple[str, ...] = ()
-    """With learners, a classroom: one lab per learner, in namespaces named by ``learner_namespace``."""
+    """With learners, a classroom: one stack per learner, each holding that learner's lab in the
+    namespace ``learner_namespace`` names. This stack then holds the class's settings only."""
+    learner: str = ""
+    """The learner whose lab this stack holds (a learner's stack of a classroom)."""
     learner_namespace: str = DEFAULT_NAMESPACE_TEMPLATE
     classroom_server: str = ""
     """The API server's URL for the learners' kubeconfigs; empty: the kubeconfig context's."""
@@ -121,12 +125,17 @@ def _patterns(config: ConfigSource) -> list[str]:
     return value
 
 
-def _classroom(config: ConfigSource) -> tuple[tuple[str, ...], str, str]:
+def _classroom(config: ConfigSource) -> tuple[tuple[str, ...], str, str, str]:
     learners = _names(config, "learners", "a list of learner names (DNS-1123 labels)") or []
+    learner = config.get("learner") or ""
     template = _text(config, "learnerNamespace")
     server = config.get("classroomServer") or ""
-    if learners:
-        learner_namespaces(learners, template)
+    if learner and learners:
+        raise SettingError(
+            "learner", learner, "no value on a stack with learners: a learner's stack holds one learner's lab"
+        )
+    if learners or learner:
+        learner_namespaces(learners or [learner], template)
         # The engine hands the program Pulumi.yaml's defaults as set values: only a changed
         # namespace is one the classroom would silently ignore.
         if config.get("namespace") not in (None, DEFAULTS["namespace"]):
@@ -137,7 +146,7 @@ def _classroom(config: ConfigSource) -> tuple[tuple[str, ...], str, str]:
             )
     if server and not server.startswith("https://"):
         raise SettingError("classroomServer", server, "the API server's https:// URL, or empty for the kubeconfig's")
-    return tuple(learners), template, server
+    return tuple(learners), learner, template, server
 
 
 def load_settings(config: ConfigSource) -> Settings:
@@ -180,12 +189,13 @@ def load_settings(config: ConfigSource) -> Settings:
         pod_security=_text(config, "podSecurity"),
         network_policies=_bool(config, "networkPolicies"),
     )
-    learners, learner_namespace, classroom_server = _classroom(config)
+    learners, learner, learner_namespace, classroom_server = _classroom(config)
     await_timeout = naming.positive_int("awaitTimeoutSeconds", _int(config, "awaitTimeoutSeconds"))
     return Settings(
         kube_context=kube_context,
         lab=lab,
         learners=learners,
+        learner=learner,
         learner_namespace=learner_namespace,
         classroom_server=classroom_server,
         await_timeout_seconds=await_timeout,

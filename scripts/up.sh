@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys the lab with one command: checks the prerequisites, prepares .venv, uses your Pulumi
 # backend (or a local one in .pulumi-state when you are not logged in to any), selects or
-# creates the stack and runs `pulumi up`. Extra arguments go to `pulumi up` (e.g. --yes).
+# creates the stack and runs `pulumi up` (for a classroom, scripts/classroom.sh up). Extra arguments
+# go to `pulumi up` (e.g. --yes).
 #   scripts/up.sh [pulumi up options]      stack: $PULUMI_STACK, default "dev"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,4 +48,9 @@ MSG
   exit 1
 fi
 
+# A classroom (the stack has learners) is one stack per learner: scripts/classroom.sh runs them.
+learners=$(pulumi config get learners --stack "$stack" 2>/dev/null || true)
+if [ -n "$learners" ] && [ "$learners" != "[]" ]; then
+  exec scripts/classroom.sh --stack "$stack" up "$@"
+fi
 exec pulumi up --stack "$stack" "$@"

@@ -1,5 +1,6 @@
-"""The classroom under mocks: one lab per learner, each learner's objects in their namespace, their
-rights exactly the lab's, a quota that holds their lab and no more, and a kubeconfig each."""
+"""A classroom's learner under mocks: each learner's stack holds the whole lab in the learner's
+namespace, their rights exactly the lab's, a quota that holds their lab and no more, and a
+kubeconfig; the class's own stack only holds the settings."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from tests.harness import ProgramRun, Registered, run_program
 
 LEARNERS = ("alice", "bob")
 SERVER = "https://10.250.0.1:6443"
-CLASSROOM = {"learners": '["alice", "bob"]', "classroomServer": SERVER}
 ACCESS_TYPES = [
     "kubernetes:core/v1:ServiceAccount",
     "kubernetes:rbac.authorization.k8s.io/v1:Role",
@@ -31,38 +31,39 @@ ACCESS_TYPES = [
 TOKEN_TYPE = "kubernetes.io/service-account-token"
 
 
-@pytest.fixture(scope="module")
-def classroom() -> ProgramRun:
-    return run_program(CLASSROOM)
+def learner_settings(learner: str, **settings: str) -> dict[str, str]:
+    """A learner's stack settings, as scripts/classroom.sh gives them."""
+    return {"learner": learner, "classroomServer": SERVER, **settings}
+
+
+@pytest.fixture(scope="module", params=LEARNERS)
+def learner_run(request: pytest.FixtureRequest) -> tuple[str, ProgramRun]:
+    return request.param, run_program(learner_settings(request.param))
 
 
 def _namespaced(run: ProgramRun, namespace: str) -> list[Registered]:
     return [r for r in run.kubernetes_objects() if r.inputs["metadata"].get("namespace") == namespace]
 
 
-def test_each_learner_gets_the_whole_lab_in_a_namespace_of_their_own(classroom: ProgramRun) -> None:
+def test_each_learner_gets_the_whole_lab_in_a_namespace_of_their_own(learner_run: tuple[str, ProgramRun]) -> None:
+    learner, run = learner_run
     single = run_program()
     lab_objects = sorted((r.type, k8s.name_of(r)) for r in _namespaced(single, "multi-container-demo"))
-    assert classroom.exports["namespaces"] == {learner: f"multi-container-{learner}" for learner in LEARNERS}
-    namespaces = [k8s.name_of(r) for r in classroom.of_type("kubernetes:core/v1:Namespace")]
-    assert sorted(namespaces) == sorted(classroom.exports["namespaces"].values())
-    for learner, namespace in classroom.exports["namespaces"].items():
-        objects = _namespaced(classroom, namespace)
-        # The lab's objects, plus the learner's account, rights, quota, limits and token.
-        access = [r for r in objects if r.type in ACCESS_TYPES or r.inputs.get("type") == TOKEN_TYPE]
-        assert sorted(r.type for r in objects if r not in access) == sorted(t for t, _ in lab_objects)
-        assert sorted(r.type for r in access) == sorted([*ACCESS_TYPES, "kubernetes:core/v1:Secret"])
-        # Every object of the learner carries the learner as its instance.
-        for resource in objects:
-            assert resource.inputs["metadata"]["labels"]["app.kubernetes.io/instance"] == learner, resource.name
-    # Nothing of the classroom lives outside the learners' namespaces.
-    inside = {r.urn for namespace in namespaces for r in _namespaced(classroom, namespace)}
-    outside = [
-        r.name
-        for r in classroom.kubernetes_objects()
-        if r.urn not in inside and r.type != "kubernetes:core/v1:Namespace"
-    ]
-    assert outside == []
+    namespace = f"multi-container-{learner}"
+    assert run.exports["namespace"] == namespace
+    assert [k8s.name_of(r) for r in run.of_type("kubernetes:core/v1:Namespace")] == [namespace]
+    objects = _namespaced(run, namespace)
+    # The lab's objects, plus the learner's account, rights, quota, limits and token.
+    access = [r for r in objects if r.type in ACCESS_TYPES or r.inputs.get("type") == TOKEN_TYPE]
+    assert sorted(r.type for r in objects if r not in access) == sorted(t for t, _ in lab_objects)
+    assert sorted(r.type for r in access) == sorted([*ACCESS_TYPES, "kubernetes:core/v1:Secret"])
+    # Every object of the learner carries the learner as its instance.
+    for resource in objects:
+        assert resource.inputs["metadata"]["labels"]["app.kubernetes.io/instance"] == learner, resource.name
+    # Nothing of the learner's lives outside their namespace.
+    assert [
+        r.name for r in run.kubernetes_objects() if r not in objects and r.type != "kubernetes:core/v1:Namespace"
+    ] == []
 
 
 # What each kubectl subcommand of the lab asks the API server for, as kubectl does it: (API group,
@@ -104,15 +105,15 @@ def granted(role: Registered) -> set[tuple[str, str, str]]:
     }
 
 
-def test_each_learner_may_run_every_command_of_the_lab(classroom: ProgramRun) -> None:
-    roles = classroom.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
-    assert len(roles) == len(LEARNERS)
+def test_each_learner_may_run_every_command_of_the_lab(learner_run: tuple[str, ProgramRun]) -> None:
+    _, run = learner_run
+    (role,) = run.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
     needed = set().union(*(kubectl_permissions(line) for line in readme_command_lines()))
-    for role in roles:
-        assert needed - granted(role) == set()
+    assert needed - granted(role) == set()
 
 
-def test_a_learner_may_not_read_secrets_change_workloads_or_escalate(classroom: ProgramRun) -> None:
+def test_a_learner_may_not_read_secrets_change_workloads_or_escalate(learner_run: tuple[str, ProgramRun]) -> None:
+    _, classroom = learner_run
     for role in classroom.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role"):
         rights = granted(role)
         assert not any(r in ("secrets", "serviceaccounts", "roles", "rolebindings") for _, r, _ in rights)
@@ -125,7 +126,7 @@ def test_a_learner_may_not_read_secrets_change_workloads_or_escalate(classroom: 
         for r in classroom.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
     }
     bindings = classroom.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
-    assert len(bindings) == len(LEARNERS)
+    assert len(bindings) == 1
     for binding in bindings:
         namespace = binding.inputs["metadata"]["namespace"]
         assert binding.inputs["roleRef"]["kind"] == "Role"
@@ -156,8 +157,8 @@ def _pod_amounts(spec: dict[str, Any], key: str) -> Decimal:
 
 @pytest.mark.parametrize("config", [{}, {"nativeSidecar": "false", "failingInit": "true"}, {"cpuLimit": "250m"}])
 def test_the_quota_holds_the_lab_and_one_rolling_update_of_each_deployment(config: dict[str, str]) -> None:
-    run = run_program({**CLASSROOM, **config})
-    for namespace in run.exports["namespaces"].values():
+    run = run_program(learner_settings("alice", **config))
+    for namespace in [run.exports["namespace"]]:
         objects = _namespaced(run, namespace)
         (quota,) = [r for r in objects if r.type == "kubernetes:core/v1:ResourceQuota"]
         hard = quota.inputs["spec"]["hard"]
@@ -175,44 +176,39 @@ def test_the_quota_holds_the_lab_and_one_rolling_update_of_each_deployment(confi
         assert item["defaultRequest"] == container["requests"]
 
 
-def test_each_learner_gets_a_kubeconfig_for_their_namespace_as_a_secret_output(classroom: ProgramRun) -> None:
-    assert "learner_kubeconfigs" in classroom.secret_exports
-    tokens = {
-        r.inputs["metadata"]["namespace"]: r
-        for r in classroom.of_type("kubernetes:core/v1:Secret")
-        if r.inputs.get("type") == TOKEN_TYPE
+def test_each_learner_gets_a_kubeconfig_for_their_namespace_as_a_secret_output(
+    learner_run: tuple[str, ProgramRun],
+) -> None:
+    learner, classroom = learner_run
+    assert "learner_kubeconfig" in classroom.secret_exports
+    (token_secret,) = [r for r in classroom.of_type("kubernetes:core/v1:Secret") if r.inputs.get("type") == TOKEN_TYPE]
+    config = yaml.safe_load(classroom.exports["learner_kubeconfig"])
+    (context,) = config["contexts"]
+    assert config["current-context"] == context["name"] == learner
+    assert context["context"]["namespace"] == classroom.exports["namespace"]
+    (cluster,) = config["clusters"]
+    assert cluster["cluster"]["server"] == SERVER
+    assert token_secret.inputs["metadata"]["annotations"] == {
+        "kubernetes.io/service-account.name": "learner",
+        "pulumi.com/waitFor": "jsonpath={.data.token}",
     }
-    for learner, text in classroom.exports["learner_kubeconfigs"].items():
-        config = yaml.safe_load(text)
-        namespace = classroom.exports["namespaces"][learner]
-        (context,) = config["contexts"]
-        assert config["current-context"] == context["name"] == learner
-        assert context["context"]["namespace"] == namespace
-        (cluster,) = config["clusters"]
-        assert cluster["cluster"]["server"] == SERVER
-        token_secret = tokens[namespace]
-        assert token_secret.inputs["metadata"]["annotations"] == {
-            "kubernetes.io/service-account.name": "learner",
-            "pulumi.com/waitFor": "jsonpath={.data.token}",
-        }
-        state = token_secret.state["data"]
-        assert cluster["cluster"]["certificate-authority-data"] == state["ca.crt"]
-        (user,) = config["users"]
-        assert user["user"]["token"] == base64.b64decode(state["token"]).decode()
+    state = token_secret.state["data"]
+    assert cluster["cluster"]["certificate-authority-data"] == state["ca.crt"]
+    (user,) = config["users"]
+    assert user["user"]["token"] == base64.b64decode(state["token"]).decode()
 
 
-def test_removing_a_learner_leaves_the_others_untouched(classroom: ProgramRun) -> None:
-    fewer = run_program({**CLASSROOM, "learners": '["alice"]'})
-    alice = {r.urn: r.inputs for r in classroom.resources if "alice" in r.urn}
-    assert {r.urn: r.inputs for r in fewer.resources if "alice" in r.urn}.keys() == alice.keys()
-    assert not [r for r in fewer.resources if "bob" in r.urn]
+def test_the_class_stack_holds_settings_only_and_points_to_the_classroom_driver() -> None:
+    run = run_program({"learners": '["alice", "bob"]', "classroomServer": SERVER}, expect_error=True)
+    assert "each learner's lab is a stack of its own: scripts/classroom.sh" in str(run.error)
+    assert run.resources == []
 
 
 def test_without_learners_the_single_lab_is_unchanged() -> None:
     run = run_program()
     assert run.exports["namespace"] == "multi-container-demo"
     assert not run.of_type("kubernetes:core/v1:ServiceAccount")
-    assert "learner_kubeconfigs" not in run.exports
+    assert "learner_kubeconfig" not in run.exports
 
 
 @pytest.mark.parametrize(
@@ -220,12 +216,14 @@ def test_without_learners_the_single_lab_is_unchanged() -> None:
     [
         ({"learners": '["alice", "alice"]'}, "each learner once (alice is there twice)"),
         ({"learners": '["Alice"]'}, "invalid value 'Alice' for 'learners'"),
-        ({"learners": '["alice"]', "learnerNamespace": "lab"}, "a name with {learner} once"),
-        ({"learners": '["alice"]', "learnerNamespace": "{learner}-{index}"}, "a name with {learner} once"),
-        ({"learners": '["' + "a" * 60 + '"]'}, "makes 'multi-container-aaaa"),
-        ({"learners": '["alice"]', "namespace": "x"}, "its default (multi-container-demo) with learners"),
+        ({"learner": "Alice"}, "invalid value 'Alice' for 'learners'"),
+        ({"learners": '["alice"]', "learner": "alice"}, "no value on a stack with learners"),
+        ({"learner": "alice", "learnerNamespace": "lab"}, "a name with {learner} once"),
+        ({"learner": "alice", "learnerNamespace": "{learner}-{index}"}, "a name with {learner} once"),
+        ({"learner": "a" * 60}, "makes 'multi-container-aaaa"),
+        ({"learner": "alice", "namespace": "x"}, "its default (multi-container-demo) with learners"),
         ({"learners": "alice"}, "a list of learner names"),
-        ({"learners": '["alice"]', "classroomServer": "http://10.0.0.1"}, "the API server's https:// URL"),
+        ({"learner": "alice", "classroomServer": "http://10.0.0.1"}, "the API server's https:// URL"),
     ],
 )
 def test_bad_classroom_settings_fail_before_anything_is_registered(config: dict[str, str], message: str) -> None:
@@ -252,11 +250,12 @@ def test_the_server_comes_from_the_kubeconfig_context(tmp_path: Path) -> None:
         kubeconfig_server("missing", environ)
 
 
-def test_destroying_the_classroom_deletes_one_namespace_per_learner_and_nothing_else_one_by_one(
-    classroom: ProgramRun,
+def test_destroying_a_learner_deletes_their_namespace_and_nothing_else_one_by_one(
+    learner_run: tuple[str, ProgramRun],
 ) -> None:
     """Workloads too go with their namespace: destroy then costs one deletion per learner, which
-    the engine runs side by side, instead of one per workload and its pods (the single lab's way)."""
+    the classroom runs side by side, instead of one per workload and its pods (the single lab's way)."""
+    _, classroom = learner_run
     namespaces = {k8s.name_of(r): r.urn for r in classroom.of_type("kubernetes:core/v1:Namespace")}
     deleted_one_by_one = {
         r.urn

@@ -30,10 +30,10 @@ def _component_classes() -> list[tuple[Path, ast.ClassDef]]:
     return found
 
 
-def test_there_is_one_component_per_pattern_plus_the_lab_and_the_classroom() -> None:
+def test_there_is_one_component_per_pattern_plus_the_lab_and_a_learners_lab() -> None:
     found = {(path.parent, cls.name) for path, cls in _component_classes()}
     registered = {(PATTERN_DIRS[p.setting], p.component.__name__) for p in REGISTRY}
-    assert found == registered | {(COMPONENTS, "MultiContainerLab"), (COMPONENTS, "Classroom")}
+    assert found == registered | {(COMPONENTS, "MultiContainerLab"), (COMPONENTS, "LearnerLab")}
 
 
 def test_each_pattern_lives_in_its_own_package_named_after_its_setting() -> None:

@@ -22,8 +22,8 @@ from tests.harness import PROJECT, STACK, ProgramRun, Registered, run_program
 SNAPSHOT = Path(__file__).with_name("urns.txt")
 PREFIX = f"urn:pulumi:{STACK}::{PROJECT}::"
 # The settings the snapshot is taken with: the lab (every pattern, both experiments' objects
-# come and go with settings, not URNs) and a classroom.
-CONFIGS = ({}, {"learners": '["alice"]', "classroomServer": "https://10.250.0.1:6443"})
+# come and go with settings, not URNs) and a learner's stack of a classroom.
+CONFIGS = ({}, {"learner": "alice", "classroomServer": "https://10.250.0.1:6443"})
 
 
 def tail(urn: str) -> str:
@@ -109,7 +109,7 @@ def program_runs() -> list[ProgramRun]:
 
 
 HEADER = (
-    "# The stack's URNs (without stack and project), for the lab and a classroom: reviewed.\n"
+    "# The stack's URNs (without stack and project), for the lab and a learner's stack of a classroom: reviewed.\n"
     "# `.venv/bin/python -m tests.urns --update` adds new ones; see tests/urns.py.\n"
 )
 

@@ -1,0 +1,93 @@
+"""A classroom as one Pulumi stack per learner, driven from the class's own stack.
+
+The class's stack (``dev``) holds the class's settings: ``learners`` and everything each lab
+takes. Each learner's lab is a stack of its own (``dev.alice``) with the same settings, but
+``learner`` in place of ``learners``; the program then builds that learner's lab only. Small states
+keep every step's state write cheap, so the class's `up` grows linearly with its size while each
+step is still recorded before the next (what a killed run needs to be repaired); and a learner's
+failure, reset or removal touches no one else's stack.
+
+This module plans (which stacks, with which settings); ``python -m classroom`` runs the plan.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pulumi import automation as auto
+
+# The stack settings the class keeps to itself, and the one each learner's stack gets instead.
+CLASS_ONLY = "learners"
+LEARNER = "learner"
+STACK_SEPARATOR = "."
+
+
+class ClassError(Exception):
+    """The class's stack or settings do not make a classroom; the message says what to do."""
+
+
+def learner_stack(class_stack: str, learner: str) -> str:
+    """The name of a learner's stack: the class's, a dot, the learner (``dev.alice``; with an
+    organization and project, ``org/project/dev.alice``)."""
+    return f"{class_stack}{STACK_SEPARATOR}{learner}"
+
+
+def learner_of(class_stack: str, stack: str) -> str | None:
+    """The learner whose stack ``stack`` is, when it is one of the class's; else None."""
+    short_class = class_stack.rsplit("/", 1)[-1]
+    short = stack.rsplit("/", 1)[-1]
+    prefix = short_class + STACK_SEPARATOR
+    if short.startswith(prefix) and STACK_SEPARATOR not in short[len(prefix) :]:
+        return short[len(prefix) :]
+    return None
+
+
+def learners_of(project: str, config: Mapping[str, auto.ConfigValue]) -> list[str]:
+    """The class's learners, in the order its settings list them."""
+    raw = config.get(f"{project}:{CLASS_ONLY}")
+    learners = json.loads(raw.value) if raw is not None and raw.value else []
+    if not isinstance(learners, list) or not all(isinstance(name, str) for name in learners):
+        raise ClassError(f"'{CLASS_ONLY}' must be a list of learner names, not {raw.value if raw else None!r}")
+    if not learners:
+        raise ClassError(
+            f"the stack has no learners: set them (`pulumi config set --path '{CLASS_ONLY}[0]' alice`), or use "
+            "scripts/up.sh for a single lab"
+        )
+    return learners
+
+
+def learner_config(project: str, config: Mapping[str, auto.ConfigValue], learner: str) -> dict[str, auto.ConfigValue]:
+    """A learner's stack settings: the class's (secrets stay secrets), ``learner`` for ``learners``."""
+    settings = {key: value for key, value in config.items() if key != f"{project}:{CLASS_ONLY}"}
+    settings[f"{project}:{LEARNER}"] = auto.ConfigValue(learner)
+    return settings
+
+
+def config_changes(
+    current: Mapping[str, auto.ConfigValue], wanted: Mapping[str, auto.ConfigValue]
+) -> tuple[dict[str, auto.ConfigValue], list[str]]:
+    """What to set and what to remove so that a stack's settings become ``wanted``."""
+    to_set = {
+        key: value
+        for key, value in wanted.items()
+        if key not in current or (current[key].value, current[key].secret) != (value.value, value.secret)
+    }
+    return to_set, sorted(set(current) - set(wanted))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which learners' stacks a class's run brings up to date and which it takes away."""
+
+    learners: tuple[str, ...]
+    """The class's learners: their stacks are created when missing and updated."""
+    departed: tuple[str, ...]
+    """Learners whose stacks are there but who are no longer in the class: destroyed and removed."""
+
+
+def plan(class_stack: str, learners: Iterable[str], existing_stacks: Iterable[str]) -> Plan:
+    listed = tuple(learners)
+    present = [learner for stack in existing_stacks if (learner := learner_of(class_stack, stack)) is not None]
+    return Plan(learners=listed, departed=tuple(sorted(set(present) - set(listed))))

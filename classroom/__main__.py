@@ -1,0 +1,313 @@
+"""``python -m classroom [--stack NAME] [--parallel N] COMMAND``, in the project's directory
+(scripts/classroom.sh): a classroom's labs, one stack per learner (see the package's docstring).
+
+  preview              what `up` would change, learner by learner
+  up [--yes]           brings every learner's stack up to date and takes away those of learners
+                       no longer listed; without --yes it previews first and asks
+  reset LEARNER        destroys and rebuilds one learner's lab; no one else's stack is touched
+  destroy [--yes]      destroys every learner's lab and removes their stacks
+  kubeconfigs DIR      writes DIR/<learner>.kubeconfig for each learner, readable by you only
+  recover              repairs every learner's stack after a killed run (scripts/recover.sh each)
+
+Learners run side by side, N at a time. One learner's failure does not stop the others: each line
+says how a learner's run ended, and the exit status is 1 when any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pulumi import automation as auto
+
+from . import ClassError, config_changes, learner_config, learner_stack, learners_of, plan
+
+PROJECT = yaml.safe_load(Path("Pulumi.yaml").read_text())["name"] if Path("Pulumi.yaml").exists() else ""
+# `up` and `preview` keep the cores busy (each learner starts the CLI, Python and the providers);
+# `destroy` mostly waits for namespaces to go, so more learners go at once.
+CORES = os.cpu_count() or 2
+DEFAULT_PARALLEL = {"preview": 2 * CORES, "up": 2 * CORES, "reset": 1, "destroy": 16 * CORES, "recover": 1}
+LAST_LINES = 12
+
+
+@dataclass
+class Outcome:
+    """How one learner's run ended."""
+
+    learner: str
+    action: str
+    ok: bool
+    seconds: float
+    changes: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+
+    def line(self) -> str:
+        changes = " ".join(f"{op} {count}" for op, count in sorted(self.changes.items()) if count) or "no changes"
+        status = "ok" if self.ok else "FAILED"
+        text = f"  {self.learner:<20} {self.action:<8} {status:<7} {changes} ({self.seconds:.1f} s)"
+        if not self.ok:
+            text += "\n" + "\n".join(f"      {line}" for line in self.message.strip().splitlines()[-LAST_LINES:])
+        return text
+
+
+class Classroom:
+    """The class's stack and its learners' stacks in one workspace (the project's directory)."""
+
+    def __init__(self, class_stack: str, parallel: int | None) -> None:
+        if not PROJECT:
+            raise ClassError("run this in the project's directory (where Pulumi.yaml is)")
+        self.workspace = auto.LocalWorkspace(work_dir=str(Path.cwd()))
+        self.class_stack = class_stack
+        self.parallel = parallel
+        self.print_lock = threading.Lock()
+        stacks = {summary.name for summary in self.workspace.list_stacks()}
+        if class_stack not in stacks:
+            raise ClassError(f"no stack '{class_stack}' in this backend: create it with scripts/up.sh first")
+        self.existing = stacks
+        self.config = self.workspace.get_all_config(class_stack)
+        self.learners = learners_of(PROJECT, self.config)
+
+    def stack_of(self, learner: str) -> str:
+        return learner_stack(self.class_stack, learner)
+
+    def say(self, text: str) -> None:
+        with self.print_lock:
+            print(text, flush=True)
+
+    # --- one learner ---------------------------------------------------------------------
+
+    def prepare(self, learner: str) -> None:
+        """Creates the learner's stack when missing and gives it the class's settings."""
+        stack = self.stack_of(learner)
+        if stack not in self.existing:
+            # --no-select: the user's current stack stays what it was.
+            pulumi("stack", "init", stack, "--no-select", check=True)
+            self.existing.add(stack)
+        to_set, to_remove = config_changes(
+            self.workspace.get_all_config(stack), learner_config(PROJECT, self.config, learner)
+        )
+        if to_set:
+            self.workspace.set_all_config(stack, to_set)
+        if to_remove:
+            self.workspace.remove_all_config(stack, to_remove)
+
+    def operation(self, learner: str, action: str, *arguments: str, prepare: bool = True) -> Outcome:
+        start = time.perf_counter()
+        try:
+            if prepare:
+                self.prepare(learner)
+            result = pulumi(*arguments, "--json", "--stack", self.stack_of(learner))
+        except (subprocess.CalledProcessError, auto.CommandError) as error:
+            return Outcome(learner, action, False, time.perf_counter() - start, message=str(error))
+        digest = _json_digest(result.stdout)
+        summary = digest.get("changeSummary")
+        outcome = Outcome(
+            learner,
+            action,
+            result.returncode == 0,
+            time.perf_counter() - start,
+            changes={op: int(n) for op, n in summary.items() if op != "same"} if isinstance(summary, dict) else {},
+            message=_failure(result, digest),
+        )
+        self.say(outcome.line())
+        return outcome
+
+    def up_one(self, learner: str) -> Outcome:
+        return self.operation(learner, "up", "up", "--yes", "--skip-preview")
+
+    def preview_one(self, learner: str) -> Outcome:
+        return self.operation(learner, "preview", "preview")
+
+    def destroy_one(self, learner: str, *, remove: bool) -> Outcome:
+        outcome = self.operation(learner, "destroy", "destroy", "--yes", "--skip-preview", prepare=False)
+        if outcome.ok and remove:
+            self.workspace.remove_stack(self.stack_of(learner))
+            self.existing.discard(self.stack_of(learner))
+        return outcome
+
+    def preview_departure(self, learner: str) -> Outcome:
+        return self.operation(learner, "destroy", "destroy", "--preview-only", prepare=False)
+
+    # --- the class -----------------------------------------------------------------------
+
+    def each(self, action: str, learners: Sequence[str], run: Callable[[str], Outcome]) -> list[Outcome]:
+        if not learners:
+            return []
+        workers = self.parallel or DEFAULT_PARALLEL[action]
+        with ThreadPoolExecutor(max_workers=min(workers, len(learners))) as pool:
+            return list(pool.map(run, learners))
+
+    def departed(self) -> tuple[str, ...]:
+        return plan(self.class_stack, self.learners, self.existing).departed
+
+    def preview(self) -> list[Outcome]:
+        self.say(f"class {self.class_stack}: previewing {len(self.learners)} learner(s)")
+        outcomes = self.each("preview", self.learners, self.preview_one)
+        departed = self.departed()
+        if departed:
+            self.say(f"no longer in the class, their labs would be destroyed: {', '.join(departed)}")
+            outcomes += self.each("preview", departed, self.preview_departure)
+        return outcomes
+
+    def up(self) -> list[Outcome]:
+        self.say(f"class {self.class_stack}: {len(self.learners)} learner(s), {self.parallel_of('up')} at a time")
+        outcomes = self.each("up", self.learners, self.up_one)
+        departed = self.departed()
+        if departed:
+            self.say(f"no longer in the class: {', '.join(departed)}")
+            outcomes += self.each("destroy", departed, lambda learner: self.destroy_one(learner, remove=True))
+        return outcomes
+
+    def reset(self, learner: str) -> list[Outcome]:
+        if learner not in self.learners:
+            raise ClassError(f"'{learner}' is not in the class ({', '.join(self.learners)})")
+        self.say(f"class {self.class_stack}: resetting {learner}'s lab (destroy, then up)")
+        outcome = self.destroy_one(learner, remove=False) if self.stack_of(learner) in self.existing else None
+        if outcome is not None and not outcome.ok:
+            return [outcome]
+        return [outcome, self.up_one(learner)] if outcome else [self.up_one(learner)]
+
+    def destroy(self) -> list[Outcome]:
+        everyone = sorted({*self.learners, *self.departed()})
+        present = [learner for learner in everyone if self.stack_of(learner) in self.existing]
+        self.say(f"class {self.class_stack}: destroying {len(present)} learner(s)' labs")
+        return self.each("destroy", present, lambda learner: self.destroy_one(learner, remove=True))
+
+    def recover(self) -> list[Outcome]:
+        everyone = sorted({*self.learners, *self.departed()})
+        present = [learner for learner in everyone if self.stack_of(learner) in self.existing]
+        outcomes = []
+        for learner in present:
+            start = time.perf_counter()
+            self.say(f"==> {learner}")
+            result = subprocess.run([sys.executable, "-m", "recovery", "--stack", self.stack_of(learner)], check=False)
+            outcomes.append(Outcome(learner, "recover", result.returncode == 0, time.perf_counter() - start))
+        return outcomes
+
+    def kubeconfigs(self, directory: Path) -> list[Outcome]:
+        os.umask(0o077)
+        directory.mkdir(parents=True, exist_ok=True)
+        outcomes = []
+        for learner in self.learners:
+            start = time.perf_counter()
+            stack = self.stack_of(learner)
+            outputs = self.workspace.stack_outputs(stack) if stack in self.existing else {}
+            if "learner_kubeconfig" not in outputs:
+                outcomes.append(
+                    Outcome(learner, "kubeconfig", False, time.perf_counter() - start, message="no lab yet: run up")
+                )
+                continue
+            path = directory / f"{learner}.kubeconfig"
+            path.write_text(str(outputs["learner_kubeconfig"].value))
+            print(path, flush=True)
+            outcomes.append(Outcome(learner, "kubeconfig", True, time.perf_counter() - start))
+        return outcomes
+
+    def parallel_of(self, action: str) -> int:
+        return self.parallel or DEFAULT_PARALLEL[action]
+
+
+def pulumi(*arguments: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """The plain CLI: each learner's `up` is one `pulumi up`, with nothing before or after it (the
+    Automation API's `Stack.up()` reads the outputs and the history again, about a quarter more
+    per learner)."""
+    return subprocess.run(
+        ["pulumi", *arguments, "--non-interactive"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=check,
+    )
+
+
+def _json_digest(stdout: str) -> dict[str, object]:
+    try:
+        digest = json.loads(stdout)
+    except json.JSONDecodeError:
+        return {}
+    return digest if isinstance(digest, dict) else {}
+
+
+def _failure(result: subprocess.CompletedProcess[str], digest: dict[str, object]) -> str:
+    if result.returncode == 0:
+        return ""
+    diagnostics = digest.get("diagnostics")
+    errors = (
+        [
+            str(d.get("message", "")).strip()
+            for d in diagnostics or []
+            if isinstance(d, dict) and d.get("severity") == "error"
+        ]
+        if isinstance(diagnostics, list)
+        else []
+    )
+    return "\n".join(errors) or result.stderr or result.stdout
+
+
+def confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise ClassError("--yes must be given when the input is not a terminal")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/classroom.sh", description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--stack", default=os.environ.get("PULUMI_STACK", "dev"), help="the class's stack")
+    parser.add_argument("--parallel", type=int, help="learners at once (default: by command, see --help)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("preview")
+    for name in ("up", "destroy"):
+        commands.add_parser(name).add_argument("--yes", action="store_true", help="do not ask first")
+    reset = commands.add_parser("reset")
+    reset.add_argument("learner")
+    reset.add_argument("--yes", action="store_true")
+    commands.add_parser("kubeconfigs").add_argument("directory", type=Path)
+    commands.add_parser("recover")
+    args = parser.parse_args(argv)
+    if args.parallel is not None and args.parallel < 1:
+        parser.error("--parallel must be at least 1")
+
+    try:
+        classroom = Classroom(args.stack, args.parallel)
+        if args.command == "preview":
+            outcomes = classroom.preview()
+        elif args.command == "up":
+            if not args.yes:
+                previewed = classroom.preview()
+                if not all(o.ok for o in previewed) or not confirm("Do you want to perform this update?"):
+                    return 1
+            outcomes = classroom.up()
+        elif args.command == "reset":
+            if not args.yes and not confirm(f"Destroy and rebuild {args.learner}'s lab?"):
+                return 1
+            outcomes = classroom.reset(args.learner)
+        elif args.command == "destroy":
+            if not args.yes and not confirm(f"Destroy the labs of class {args.stack}?"):
+                return 1
+            outcomes = classroom.destroy()
+        elif args.command == "kubeconfigs":
+            outcomes = classroom.kubeconfigs(args.directory)
+        else:
+            outcomes = classroom.recover()
+    except ClassError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    failed = [o.learner for o in outcomes if not o.ok]
+    if failed:
+        print(f"failed for {len(failed)} learner(s): {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The classroom's plan: one stack per learner, named after the class's, with the class's settings
+but the one learner; learners taken off the list are the only stacks taken away."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi import automation as auto
+
+from classroom import (
+    ClassError,
+    config_changes,
+    learner_config,
+    learner_of,
+    learner_stack,
+    learners_of,
+    plan,
+)
+
+PROJECT = "multi-container-patterns"
+
+
+def _config(**values: str) -> dict[str, auto.ConfigValue]:
+    return {f"{PROJECT}:{key}": auto.ConfigValue(value) for key, value in values.items()}
+
+
+@pytest.mark.parametrize("class_stack", ["dev", "org/multi-container-patterns/dev"])
+def test_each_learner_stack_is_named_after_the_class_and_read_back(class_stack: str) -> None:
+    stack = learner_stack(class_stack, "alice")
+    assert stack.endswith("dev.alice")
+    assert learner_of(class_stack, stack) == "alice"
+    assert learner_of(class_stack, "dev") is None
+    assert learner_of(class_stack, "devx.alice") is None
+    assert learner_of(class_stack, "dev.alice.extra") is None
+    assert learner_of("dev.alice", "dev.alice.x") == "x"
+
+
+def test_a_learner_stack_has_the_class_settings_with_its_learner_and_secrets_stay_secret() -> None:
+    config = {
+        **_config(learners='["alice", "bob"]', patterns='["sidecar"]', cpuLimit="200m"),
+        f"{PROJECT}:token": auto.ConfigValue("s3cret", secret=True),
+    }
+    settings = learner_config(PROJECT, config, "bob")
+    assert f"{PROJECT}:learners" not in settings
+    assert settings[f"{PROJECT}:learner"].value == "bob"
+    assert settings[f"{PROJECT}:patterns"].value == '["sidecar"]'
+    assert settings[f"{PROJECT}:token"].secret
+    assert set(settings) == {key for key in config if not key.endswith(":learners")} | {f"{PROJECT}:learner"}
+
+
+def test_only_changed_settings_are_written_and_dropped_ones_removed() -> None:
+    current = {**_config(learner="bob", cpuLimit="100m", old="x"), f"{PROJECT}:token": auto.ConfigValue("t")}
+    wanted = {**_config(learner="bob", cpuLimit="200m"), f"{PROJECT}:token": auto.ConfigValue("t", secret=True)}
+    to_set, to_remove = config_changes(current, wanted)
+    assert set(to_set) == {f"{PROJECT}:cpuLimit", f"{PROJECT}:token"}
+    assert to_remove == [f"{PROJECT}:old"]
+    assert config_changes(wanted, wanted) == ({}, [])
+
+
+def test_learners_come_from_the_class_settings_in_their_order() -> None:
+    assert learners_of(PROJECT, _config(learners='["bob", "alice"]')) == ["bob", "alice"]
+    with pytest.raises(ClassError, match="has no learners"):
+        learners_of(PROJECT, _config(learners="[]"))
+    with pytest.raises(ClassError, match="has no learners"):
+        learners_of(PROJECT, {})
+    with pytest.raises(ClassError, match="must be a list of learner names"):
+        learners_of(PROJECT, _config(learners='{"a": 1}'))
+
+
+def test_a_run_takes_away_only_the_stacks_of_learners_no_longer_listed() -> None:
+    existing = ["dev", "dev.alice", "dev.bob", "dev.carol", "other", "other.dave", "dev.bob.x"]
+    result = plan("dev", ["alice", "bob", "erin"], existing)
+    assert result.learners == ("alice", "bob", "erin")
+    assert result.departed == ("carol",)
+    assert plan("dev", ["alice"], ["dev"]).departed == ()
