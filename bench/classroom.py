@@ -1,21 +1,23 @@
-"""How the program, `pulumi preview`, `up` and `destroy` scale from one learner's lab to a classroom,
+"""How a classroom (one stack per learner, scripts/classroom.sh) scales from one learner to fifty,
 beside Kubernetes' own handling of the same objects on the same cluster.
 
-For each classroom size (learners `l00`, `l01`, ...), one round measures:
-  * the program under Pulumi's mocks, in a fresh interpreter, after its imports;
-  * `pulumi preview` of the empty stack, `pulumi up --skip-preview`, a no-change `pulumi preview`
-    and `pulumi destroy --skip-preview`, through the plain CLI;
+For each classroom size (learners `l00`, `l01`, ...), each round measures, and prints:
+  * `classroom up` (every learner's stack created and brought up, checkpoints on), a no-change
+    `classroom preview`, and `classroom destroy`;
   * `kubectl apply -f` of the same objects (rendered under mocks, the learners' namespaces renamed)
-    and `kubectl wait` for every pod, Deployment and token, `kubectl diff -f` with nothing
-    changed, and `kubectl delete namespace` of all of them.
-Prints the medians per size, the ratios, and the growth per learner between sizes.
+    and `kubectl wait` for every pod, Deployment and token; `kubectl diff -f` with nothing changed;
+    `kubectl delete namespace` of all of them;
+  * the peak resident memory of the CLI, its plugins and the programs while `up` runs: the largest
+    single process, and all of them together.
+Then the medians per size, the ratios, and the growth per learner between sizes. Before the
+cluster rounds: one learner's program under Pulumi's mocks (every learner's stack runs the same
+program, whatever the class's size) against the SDK's floor for as many resources, and the
+driver's own planning for the largest class.
 
 kwok runs hundreds of pods in seconds, so it is the cluster for this:
-    E2E_NODE=kwok e2e/with-cluster.sh .venv/bin/python bench/classroom.py [sizes] [rounds] \
-        [--skip-checkpoints] [--parallel N]
-e.g. `bench/classroom.py 1,10,50 1`. `--skip-checkpoints` runs the CLI with PULUMI_SKIP_CHECKPOINTS=true:
-a file backend then writes the state once at the end of an update instead of after every step.
-`--parallel N` runs it with PULUMI_PARALLEL=N (the CLI's `--parallel`, 8 by default on 2 cores).
+    E2E_NODE=kwok e2e/with-cluster.sh .venv/bin/python bench/classroom.py [sizes] [rounds] [--parallel N]
+e.g. `bench/classroom.py 1,10,25,50 3`. `--parallel N` runs N learners at once (the driver's
+defaults otherwise).
 """
 
 from __future__ import annotations
@@ -27,38 +29,34 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from pulumi import automation as auto
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.support import (  # noqa: E402
-    Kubectl,
-    copy_project,
-    local_stack,
-    node_image_settings,
-    run_cli,
-    timed,
-    write_manifests,
-)
+from classroom import learner_config, plan  # noqa: E402
+from tests.e2e.support import KIND_ORDER, Kubectl, copy_project, local_stack, node_image_settings, timed  # noqa: E402
+from tests.harness import run_program  # noqa: E402
 
 PART_OF = "app.kubernetes.io/part-of=multi-container-patterns"
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
 MOCKS_SAMPLE = """
-import json, runpy, sys, time
+import runpy, sys, time
 import pulumi, pulumi_kubernetes, pulumi_tls
 from tests.harness import LabMocks, PROJECT, STACK, PROGRAM
-learners = json.loads(sys.argv[1])
 class CountingMocks(LabMocks):
     created = 0
     def new_resource(self, args):
         CountingMocks.created += 1
         return super().new_resource(args)
 pulumi.runtime.set_mocks(CountingMocks(), project=PROJECT, stack=STACK, preview=False)
-pulumi.runtime.set_all_config({
-    f"{PROJECT}:learners": json.dumps(learners), f"{PROJECT}:classroomServer": "https://127.0.0.1:6443",
-})
+pulumi.runtime.set_all_config({f"{PROJECT}:learner": "l00", f"{PROJECT}:classroomServer": "https://127.0.0.1:6443"})
 @pulumi.runtime.test
 def run():
     runpy.run_path(str(PROGRAM), run_name="__main__")
@@ -67,9 +65,8 @@ start = time.perf_counter()
 run()
 print(f"{time.perf_counter() - start:.4f} {CountingMocks.created}")
 """
-# The reference for the program under mocks: the SDK's own cost of as many resources, each the
-# smallest typed Kubernetes object (a ConfigMap with one label and one key), under mocks that
-# echo their inputs: no components, no outputs wired between resources.
+# The SDK's own cost of as many resources, each the smallest typed Kubernetes object, under mocks
+# that echo their inputs: no components, no outputs wired between resources.
 SDK_FLOOR_SAMPLE = """
 import sys, time
 import pulumi, pulumi_kubernetes as k8s
@@ -93,17 +90,18 @@ start = time.perf_counter()
 run()
 print(f"{time.perf_counter() - start:.4f}")
 """
+# The processes a class's `up` runs: the CLI, its plugins (language host, providers) and Python
+# (whose name gRPC may give one of its threads' names).
+PULUMI_PROCESSES = ("pulumi", "python", "event_engine", "grpc")
 
 
 def learner_names(count: int) -> list[str]:
     return [f"l{index:02d}" for index in range(count)]
 
 
-def program_under_mocks(learners: list[str]) -> tuple[float, int]:
-    """Seconds the program takes under mocks, and how many resources it had the mocks create."""
-    out = subprocess.run(
-        [sys.executable, "-c", MOCKS_SAMPLE, json.dumps(learners)], cwd=ROOT, capture_output=True, text=True, check=True
-    )
+def program_under_mocks() -> tuple[float, int]:
+    """Seconds one learner's program takes under mocks, and how many resources it registers."""
+    out = subprocess.run([sys.executable, "-c", MOCKS_SAMPLE], cwd=ROOT, capture_output=True, text=True, check=True)
     seconds, created = out.stdout.split()[-2:]
     return float(seconds), int(created)
 
@@ -115,21 +113,109 @@ def sdk_floor(resources: int) -> float:
     return float(out.stdout.split()[-1])
 
 
+def planning_seconds(size: int) -> float:
+    """The driver's own work for a class of ``size``: every learner's settings and the plan."""
+    config = {f"{PROJECT}:learners": auto.ConfigValue(json.dumps(learner_names(size)))}
+    config.update({f"{PROJECT}:{key}": auto.ConfigValue(value) for key, value in node_image_settings().items()})
+    start = time.perf_counter()
+    for learner in learner_names(size):
+        learner_config(PROJECT, config, learner)
+    plan("bench", learner_names(size), [f"bench.{name}" for name in learner_names(size)])
+    return time.perf_counter() - start
+
+
+def write_class_manifests(path: Path, learners: list[str], server: str) -> int:
+    """Every learner's objects as their stack's program renders them under mocks, in `kubectl
+    apply` order; returns their count."""
+    objects = []
+    for learner in learners:
+        config = {
+            **node_image_settings(),
+            "learner": learner,
+            "learnerNamespace": "k-{learner}",
+            "classroomServer": server,
+        }
+        for resource in run_program(config).kubernetes_objects():
+            manifest = dict(resource.state)
+            if manifest.get("type") == "kubernetes.io/service-account-token":
+                manifest.pop("data", None)
+            objects.append(manifest)
+    objects.sort(key=lambda o: KIND_ORDER.index(o["kind"]))
+    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    return len(objects)
+
+
+class MemorySampler:
+    """Peak resident memory of Pulumi's processes while it runs: the largest one, and the sum."""
+
+    def __init__(self) -> None:
+        self.largest = 0
+        self.total = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        own = os.getpid()
+        while not self._stop.wait(0.2):
+            sizes = []
+            for status in Path("/proc").glob("[0-9]*/status"):
+                try:
+                    fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+                except OSError:
+                    continue
+                if int(status.parent.name) != own and fields.get("Name", "").strip().startswith(PULUMI_PROCESSES):
+                    sizes.append(int(fields.get("VmRSS", "0 kB").split()[0]) * 1024)
+            if sizes:
+                self.largest = max(self.largest, *sizes)
+                self.total = max(self.total, sum(sizes))
+
+
+def classroom(class_stack: auto.Stack, *args: str, parallel: int | None) -> None:
+    command = [sys.executable, "-m", "classroom", "--stack", class_stack.name]
+    command += ["--parallel", str(parallel)] if parallel else []
+    result = subprocess.run(
+        [*command, *args],
+        cwd=class_stack.workspace.work_dir,
+        env={**os.environ, **class_stack.workspace.env_vars, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"classroom {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
+
+
 def main() -> None:
     arguments = sys.argv[1:]
-    cli_env: dict[str, str] = {}
-    if "--skip-checkpoints" in arguments:
-        arguments.remove("--skip-checkpoints")
-        cli_env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+    parallel = None
     if "--parallel" in arguments:
         at = arguments.index("--parallel")
-        cli_env["PULUMI_PARALLEL"] = str(int(arguments[at + 1]))
+        parallel = int(arguments[at + 1])
         del arguments[at : at + 2]
-    sizes = [int(size) for size in (arguments[0] if arguments else "1,10,50").split(",")]
-    rounds = int(arguments[1]) if len(arguments) > 1 else 1
+    sizes = [int(size) for size in (arguments[0] if arguments else "1,10,25,50").split(",")]
+    rounds = int(arguments[1]) if len(arguments) > 1 else 3
     kubeconfig = os.environ["KUBECONFIG"]
     kubectl = Kubectl(kubeconfig)
     server = kubectl.run("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}").stdout
+
+    mocks = [program_under_mocks() for _ in range(5)]
+    program = statistics.median(seconds for seconds, _ in mocks)
+    floor = statistics.median(sdk_floor(mocks[0][1]) for _ in range(5))
+    planning = statistics.median(planning_seconds(max(sizes)) for _ in range(5))
+    print(
+        f"one learner's program under mocks: {program:.3f} s for {mocks[0][1]} resources; SDK floor {floor:.3f} s "
+        f"({program / floor:.2f}x); the driver's planning for {max(sizes)} learners: {planning * 1000:.1f} ms",
+        flush=True,
+    )
+
     medians: dict[int, dict[str, float]] = {}
     counts: dict[int, int] = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -140,29 +226,26 @@ def main() -> None:
         for size in sizes:
             learners = learner_names(size)
             manifests = work / f"classroom-{size}.yaml"
-            config = {
-                **node_image_settings(),
-                "learners": json.dumps(learners),
-                "learnerNamespace": "k-{learner}",
-                "classroomServer": server,
-            }
-            counts[size] = write_manifests(manifests, config)
-            stack = local_stack(project, work / "state", kubeconfig, f"classroom-{size}")
-            for index, learner in enumerate(learners):
-                stack.set_config(f"learners[{index}]", auto.ConfigValue(learner), path=True)
-            stack.set_config("learnerNamespace", auto.ConfigValue("p-{learner}"))
+            counts[size] = write_class_manifests(manifests, learners, server)
+            class_stack = local_stack(project, work / "state", kubeconfig, f"class{size}")
+            class_stack.set_all_config(
+                {
+                    "learners": auto.ConfigValue(json.dumps(learners)),
+                    "learnerNamespace": auto.ConfigValue("p-{learner}"),
+                    "classroomServer": auto.ConfigValue(server),
+                }
+            )
             results: dict[str, list[float]] = {
                 key: []
                 for key in (
-                    "program under mocks",
-                    "SDK floor",
-                    "first preview",
-                    "pulumi up",
+                    "classroom up",
                     "no-change preview",
-                    "pulumi destroy",
+                    "classroom destroy",
                     "apply+wait",
                     "kubectl diff",
                     "delete namespaces",
+                    "peak MiB, largest",
+                    "peak MiB, all",
                 )
             }
 
@@ -180,48 +263,50 @@ def main() -> None:
                 result = kubectl.run("diff", "-f", str(manifests), check=False, timeout=900)
                 assert result.returncode == 0, f"kubectl diff found changes:\n{result.stdout[-2000:]}{result.stderr}"
 
-            for _ in range(rounds):
-                seconds, created = program_under_mocks(learners)
-                results["program under mocks"].append(seconds)
-                results["SDK floor"].append(sdk_floor(created))
-                results["first preview"].append(timed(lambda stack=stack: run_cli(stack, "preview", env=cli_env)))
-                results["pulumi up"].append(
-                    timed(lambda stack=stack: run_cli(stack, "up", "--yes", "--skip-preview", env=cli_env))
-                )
-                results["no-change preview"].append(
-                    timed(lambda stack=stack: run_cli(stack, "preview", "--expect-no-changes", env=cli_env))
-                )
-                results["pulumi destroy"].append(
-                    timed(lambda stack=stack: run_cli(stack, "destroy", "--yes", "--skip-preview", env=cli_env))
-                )
+            def run(*args: str, class_stack: auto.Stack = class_stack) -> Callable[[], None]:
+                return lambda: classroom(class_stack, *args, parallel=parallel)
+
+            for index in range(rounds):
+                with MemorySampler() as memory:
+                    results["classroom up"].append(timed(run("up", "--yes")))
+                results["peak MiB, largest"].append(memory.largest / 2**20)
+                results["peak MiB, all"].append(memory.total / 2**20)
+                results["no-change preview"].append(timed(run("preview")))
+                results["classroom destroy"].append(timed(run("destroy", "--yes")))
                 results["apply+wait"].append(timed(apply_and_wait))
                 results["kubectl diff"].append(timed(diff_unchanged))
                 namespaces = [f"k-{learner}" for learner in learners]
                 results["delete namespaces"].append(
                     timed(lambda namespaces=namespaces: kubectl.run("delete", "namespace", *namespaces, timeout=900))
                 )
-                print(f"{size} learners: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in results.items()), flush=True)
-            stack.workspace.remove_stack(stack.name)
+                print(
+                    f"{size} learners, round {index + 1}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in results.items()),
+                    flush=True,
+                )
+            class_stack.workspace.remove_stack(class_stack.name)
             medians[size] = {key: statistics.median(values) for key, values in results.items()}
 
     node = kubectl.get("nodes")["items"][0]["metadata"]["name"]
-    settings = " ".join(f"{key}={value}" for key, value in cli_env.items())
-    print(f"\nmedians of {rounds} round(s) on node {node}{f' ({settings})' if settings else ''}:")
+    print(f"\nmedians of {rounds} round(s) on node {node}{f' (--parallel {parallel})' if parallel else ''}:")
     keys = list(next(iter(medians.values())))
-    print(f"{'learners':>20} " + " ".join(f"{size:>9}" for size in sizes))
-    print(f"{'objects':>20} " + " ".join(f"{counts[size]:>9}" for size in sizes))
+    print(f"{'learners':>22} " + " ".join(f"{size:>9}" for size in sizes))
+    print(f"{'objects':>22} " + " ".join(f"{counts[size]:>9}" for size in sizes))
     for key in keys:
-        print(f"{key:>20} " + " ".join(f"{medians[size][key]:>8.2f}s" for size in sizes))
+        unit = "" if key.startswith("peak") else "s"
+        print(f"{key:>22} " + " ".join(f"{medians[size][key]:>8.1f}{unit or ' '}" for size in sizes))
     for pulumi_side, kubectl_side in (
-        ("program under mocks", "SDK floor"),
-        ("pulumi up", "apply+wait"),
+        ("classroom up", "apply+wait"),
         ("no-change preview", "kubectl diff"),
-        ("pulumi destroy", "delete namespaces"),
+        ("classroom destroy", "delete namespaces"),
     ):
         ratios = " ".join(f"{medians[size][pulumi_side] / medians[size][kubectl_side]:>8.2f}x" for size in sizes)
         print(f"{pulumi_side + ' / ' + kubectl_side:>40} {ratios}")
     for low, high in itertools.pairwise(sizes):
-        growth = ", ".join(f"{key} {(medians[high][key] - medians[low][key]) / (high - low):.3f} s" for key in keys)
+        growth = ", ".join(
+            f"{key} {(medians[high][key] - medians[low][key]) / (high - low):.2f} s"
+            for key in keys
+            if not key.startswith("peak")
+        )
         print(f"per learner from {low} to {high}: {growth}")
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -119,6 +120,25 @@ def run_cli(
     )
     if check and result.returncode != 0:
         raise RuntimeError(f"pulumi {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def run_classroom(class_stack: auto.Stack, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``python -m classroom`` (what scripts/classroom.sh runs) on the class's stack, in its
+    workspace and with its environment; prints what it printed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "classroom", "--stack", class_stack.name, *args],
+        cwd=class_stack.workspace.work_dir,
+        env={**os.environ, **class_stack.workspace.env_vars, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print(result.stdout, result.stderr)
+    if check and result.returncode != 0:
+        raise RuntimeError(
+            f"classroom {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 

@@ -1,14 +1,13 @@
-"""A classroom of two learners on the real nodes: their pods spread over the nodes, each learner's
-kubeconfig walks the lab in their own namespace and is refused everywhere else, the quota refuses
-a pod beyond the lab, and taking a learner off the list removes only their namespace. Its own
-stack, destroyed at the end."""
+"""A classroom of two learners on the real nodes, one stack each, driven by `python -m classroom`
+(scripts/classroom.sh): their pods spread over the nodes, each learner's kubeconfig walks the lab in
+their own namespace and is refused everywhere else, the quota refuses a pod beyond the lab, a reset
+rebuilds one learner's lab only, a learner who cannot be built does not stop the others, and taking
+a learner off the list removes only their lab. Destroyed at the end."""
 
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +17,19 @@ from pulumi import automation as auto
 
 from labcheck import LAB_PATTERNS, check, expectations, tls
 from labcheck.report import TextReporter
-from tests.e2e.support import ROOT, Kubectl, local_stack
+from tests.e2e.support import Kubectl, local_stack, run_classroom
 
 pytestmark = pytest.mark.e2e
 
 LEARNERS = ("alice", "bob")
+
+
+def namespace_of(learner: str) -> str:
+    return f"multi-container-{learner}"
+
+
+def set_learners(class_stack: auto.Stack, learners: tuple[str, ...]) -> None:
+    class_stack.set_config("learners", auto.ConfigValue(json.dumps(list(learners))))
 
 
 @pytest.fixture(scope="module")
@@ -30,40 +37,36 @@ def classroom(project_dir: Path, state_dir: Path, kubeconfig: str, kubectl: Kube
     nodes = kubectl.get("nodes")["items"]
     if any(node["metadata"].get("annotations", {}).get("kwok.x-k8s.io/node") for node in nodes):
         pytest.skip("the learners' commands need the real node (E2E_NODE=real): kwok runs no containers")
-    stack = local_stack(project_dir, state_dir, kubeconfig, name="classroom")
-    for index, learner in enumerate(LEARNERS):
-        stack.set_config(f"learners[{index}]", auto.ConfigValue(learner), path=True)
-    result = stack.up(on_output=print)
-    assert result.summary.result == "succeeded"
-    yield stack
-    stack.destroy(on_output=print)
-    stack.workspace.remove_stack("classroom")
+    class_stack = local_stack(project_dir, state_dir, kubeconfig, name="classroom")
+    set_learners(class_stack, LEARNERS)
+    run_classroom(class_stack, "up", "--yes")
+    yield class_stack
+    run_classroom(class_stack, "destroy", "--yes")
+    remaining = [s.name for s in class_stack.workspace.list_stacks() if s.name.startswith("classroom.")]
+    assert remaining == [], remaining
+    class_stack.workspace.remove_stack("classroom")
 
 
 @pytest.fixture(scope="module")
 def learner_kubeconfigs(classroom: auto.Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Each learner's kubeconfig file, as the instructor hands them out: scripts/kubeconfigs.sh
-    writes them from the stack's secret output."""
-    output = classroom.outputs()["learner_kubeconfigs"]
-    assert output.secret
+    """Each learner's kubeconfig file, as the instructor hands them out (scripts/kubeconfigs.sh):
+    written from each learner's stack's secret output, readable by the instructor only."""
     directory = tmp_path_factory.mktemp("learners") / "handout"
-    written = subprocess.run(
-        [str(ROOT / "scripts" / "kubeconfigs.sh"), str(directory)],
-        env={**os.environ, **classroom.workspace.env_vars, "PULUMI_STACK": classroom.name},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    written = run_classroom(classroom, "kubeconfigs", str(directory))
     paths = {Path(line).stem: line for line in written.stdout.split()}
     assert sorted(paths) == sorted(LEARNERS)
     for learner, path in paths.items():
-        assert Path(path).read_text() == output.value[learner]
+        output = auto.Stack.select(f"classroom.{learner}", classroom.workspace).outputs()["learner_kubeconfig"]
+        assert output.secret
+        assert Path(path).read_text() == output.value
         assert stat.S_IMODE(Path(path).stat().st_mode) == 0o600, path
+    classroom.workspace.select_stack("classroom")
     return paths
 
 
 def _namespaces(classroom: auto.Stack) -> dict[str, str]:
-    return classroom.outputs()["namespaces"].value
+    learners = json.loads(classroom.get_config("learners").value)
+    return {learner: namespace_of(learner) for learner in learners}
 
 
 def test_the_learners_pods_spread_over_the_nodes(classroom: auto.Stack, kubectl: Kubectl) -> None:
@@ -158,21 +161,58 @@ def test_a_pod_beyond_the_quota_is_refused(classroom: auto.Stack, kubectl: Kubec
     assert "exceeded quota: lab" in refused.stderr, refused.stderr
 
 
-def test_taking_a_learner_off_the_list_removes_only_their_namespace(classroom: auto.Stack, kubectl: Kubectl) -> None:
-    namespaces = _namespaces(classroom)
-    alice_pods = {
-        p["metadata"]["name"]: p["metadata"]["uid"] for p in kubectl.get("pods", "-n", namespaces["alice"])["items"]
-    }
-    classroom.remove_config("learners[1]", path=True)
-    result = classroom.up(on_output=print)
-    changes = {getattr(op, "value", op): n for op, n in (result.summary.resource_changes or {}).items()}
-    assert set(changes) <= {"same", "delete"}, changes
-    assert not kubectl.exists("namespace", namespaces["bob"])
-    after = {
-        p["metadata"]["name"]: p["metadata"]["uid"] for p in kubectl.get("pods", "-n", namespaces["alice"])["items"]
-    }
-    assert after == alice_pods
-    assert _namespaces(classroom) == {"alice": namespaces["alice"]}
+def test_the_preview_of_a_built_class_shows_no_change_for_anyone(classroom: auto.Stack) -> None:
+    result = run_classroom(classroom, "preview")
+    for learner in LEARNERS:
+        assert any(line.split()[:4] == [learner, "preview", "ok", "no"] for line in result.stdout.splitlines()), learner
+
+
+def test_a_reset_rebuilds_one_learners_lab_and_touches_no_one_else(classroom: auto.Stack, kubectl: Kubectl) -> None:
+    before = {learner: _pod_uids(kubectl, namespace_of(learner)) for learner in LEARNERS}
+    run_classroom(classroom, "reset", "alice", "--yes")
+    after = {learner: _pod_uids(kubectl, namespace_of(learner)) for learner in LEARNERS}
+    assert after["bob"] == before["bob"]
+    assert sorted(name.rsplit("-", 2)[0] for name in after["alice"]) == sorted(
+        name.rsplit("-", 2)[0] for name in before["alice"]
+    )
+    assert not set(after["alice"].values()) & set(before["alice"].values())
+
+
+def test_a_learner_who_cannot_be_built_does_not_stop_the_others(classroom: auto.Stack, kubectl: Kubectl) -> None:
+    """carol's namespace is taken (someone made it by hand): her stack fails, the output and the exit
+    status say so, and the rest of the class is brought up to date all the same."""
+    taken = namespace_of("carol")
+    kubectl.run("create", "namespace", taken)
+    try:
+        set_learners(classroom, ("alice", "carol", "bob"))
+        before = {learner: _pod_uids(kubectl, namespace_of(learner)) for learner in LEARNERS}
+        result = run_classroom(classroom, "up", "--yes", check=False)
+        assert result.returncode == 1
+        assert "failed for 1 learner(s): carol" in result.stderr
+        lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ") and line.split()}
+        assert lines["carol"].split()[1:3] == ["up", "FAILED"]
+        assert "already exists" in result.stdout
+        for learner in LEARNERS:
+            assert lines[learner].split()[1:3] == ["up", "ok"], lines[learner]
+            assert _pod_uids(kubectl, namespace_of(learner)) == before[learner]
+    finally:
+        set_learners(classroom, LEARNERS)
+        kubectl.run("delete", "namespace", taken, "--wait=true", timeout=120)
+
+
+def test_taking_a_learner_off_the_list_removes_only_their_lab(classroom: auto.Stack, kubectl: Kubectl) -> None:
+    alice_pods = _pod_uids(kubectl, namespace_of("alice"))
+    set_learners(classroom, ("alice",))
+    result = run_classroom(classroom, "up", "--yes")
+    lines = [line.split() for line in result.stdout.splitlines() if line.startswith("  ") and line.split()]
+    assert lines[0][:5] == ["alice", "up", "ok", "no", "changes"], lines
+    assert [line[:3] for line in lines if line[0] == "bob"] == [["bob", "destroy", "ok"]]
+    # carol's stack (the failed learner above) is taken away as well: she is no longer listed.
+    assert not kubectl.exists("namespace", namespace_of("bob"))
+    assert _pod_uids(kubectl, namespace_of("alice")) == alice_pods
+    stacks = {s.name for s in classroom.workspace.list_stacks()}
+    assert "classroom.bob" not in stacks
+    assert "classroom.alice" in stacks
 
 
 def _pod_uids(kubectl: Kubectl, namespace: str) -> dict[str, str]:

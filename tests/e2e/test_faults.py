@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 import signal
 import subprocess
@@ -374,3 +375,86 @@ def test_destroy_cut_off_from_the_api_server_ends_once_it_is_back_and_the_next_d
     assert f"Namespace/{lab.namespace}" in lab.state_objects()
     assert set(lab.objects()) <= set(everything)
     lab.destroy_and_assert_gone()
+
+
+def test_a_killed_class_up_is_repaired_by_recover_and_the_next_up_converges(
+    project_dir: Path, state_dir: Path, kubeconfig: str, kubectl: Kubectl, tmp_path: Path
+) -> None:
+    """A classroom's `up` (one stack per learner, all at once) killed with every process of it while
+    the learners' pods start: each stack the kill left locked refuses the next `up`, which says so
+    for that learner; scripts/recover.sh repairs every learner's stack, and the next `up` converges
+    with what each state recorded kept."""
+    learners = ("kill-a", "kill-b", "kill-c")
+    class_stack = local_stack(project_dir, state_dir, kubeconfig, name="killclass")
+    class_stack.set_config("learners", auto.ConfigValue(json.dumps(list(learners))))
+    class_stack.set_config("awaitTimeoutSeconds", auto.ConfigValue(str(AWAIT_TIMEOUT)))
+    environment = {**os.environ, **class_stack.workspace.env_vars, "PYTHONPATH": str(ROOT)}
+
+    def classroom(*args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "classroom", "--stack", "killclass", *args],
+            cwd=project_dir,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=GIVE_UP_WITHIN * 2,
+        )
+        print(result.stdout, result.stderr)
+        return result
+
+    labs = {
+        learner: Lab(
+            auto.Stack.create_or_select(f"killclass.{learner}", class_stack.workspace),
+            f"multi-container-{learner}",
+            kubectl,
+            tmp_path,
+            run_program({"learner": learner, "classroomServer": "https://127.0.0.1:6443"}),
+        )
+        for learner in learners
+    }
+    class_stack.workspace.select_stack("killclass")
+    try:
+        log = tmp_path / "class-up.log"
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "classroom", "--stack", "killclass", "--parallel", "3", "up", "--yes"],
+                cwd=project_dir,
+                env=environment,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        run = Run(process, log)
+        wait_until("every learner's pods to be starting", lambda: all(_bare_pods(lab) >= 2 for lab in labs.values()))
+        run.kill()
+        run.wait(timeout=30)
+        recorded = {learner: lab.state_objects() for learner, lab in labs.items()}
+        in_cluster = {learner: lab.objects() for learner, lab in labs.items()}
+        assert any(set(in_cluster[learner]) - set(recorded[learner]) for learner in learners), "killed too late"
+
+        refused = classroom("up", "--yes")
+        assert refused.returncode == 1
+        assert "the stack is currently locked by 1 lock(s)" in refused.stdout
+        assert {learner: lab.objects() for learner, lab in labs.items()} == in_cluster
+
+        recovered = classroom("recover")
+        assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+        for learner, lab in labs.items():
+            assert not lab.state().get("pending_operations")
+            assert lab.objects() == recorded[learner], f"{learner}: what recovery left"
+
+        converged = classroom("up", "--yes")
+        assert converged.returncode == 0, converged.stdout + converged.stderr
+        for learner, lab in labs.items():
+            lab.assert_converged()
+            after = lab.objects()
+            assert {key: after[key] for key in recorded[learner]} == recorded[learner], learner
+    finally:
+        classroom("recover")
+        destroyed = classroom("destroy", "--yes")
+        assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+        for lab in labs.values():
+            assert lab.objects() == {}
+        class_stack.workspace.remove_stack("killclass", force=True)
