@@ -12,6 +12,7 @@ This module plans (which stacks, with which settings); ``python -m classroom`` r
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -91,3 +92,27 @@ def plan(class_stack: str, learners: Iterable[str], existing_stacks: Iterable[st
     listed = tuple(learners)
     present = [learner for stack in existing_stacks if (learner := learner_of(class_stack, stack)) is not None]
     return Plan(learners=listed, departed=tuple(sorted(set(present) - set(listed))))
+
+
+def run_report(stdout: str) -> tuple[dict[str, int], list[str]]:
+    """The changes and the errors of a run from what `--json` printed: `preview` prints one digest,
+    `up` and `destroy` print their engine events, one JSON object a line."""
+    try:
+        documents = [json.loads(stdout)]
+    except json.JSONDecodeError:
+        documents = []
+        for line in stdout.splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                documents.append(json.loads(line))
+    changes: dict[str, int] = {}
+    errors: list[str] = []
+    for document in (d for d in documents if isinstance(d, dict)):
+        summary = document.get("changeSummary") or (document.get("summaryEvent") or {}).get("resourceChanges")
+        if isinstance(summary, dict):
+            changes = {op: int(count) for op, count in summary.items() if op != "same"}
+        diagnostics = document.get("diagnostics") or [document.get("diagnosticEvent") or {}]
+        for diagnostic in diagnostics:
+            message = str(diagnostic.get("message", "")).strip()
+            if diagnostic.get("severity") == "error" and message and message != "update failed":
+                errors.append(message)
+    return changes, errors

@@ -16,7 +16,6 @@ says how a learner's run ended, and the exit status is 1 when any failed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 import yaml
 from pulumi import automation as auto
 
-from . import ClassError, config_changes, learner_config, learner_stack, learners_of, plan
+from . import ClassError, config_changes, learner_config, learner_stack, learners_of, plan, run_report
 
 PROJECT = yaml.safe_load(Path("Pulumi.yaml").read_text())["name"] if Path("Pulumi.yaml").exists() else ""
 # `up` and `preview` keep the cores busy (each learner starts the CLI, Python and the providers);
@@ -109,15 +108,14 @@ class Classroom:
             result = pulumi(*arguments, "--json", "--stack", self.stack_of(learner))
         except (subprocess.CalledProcessError, auto.CommandError) as error:
             return Outcome(learner, action, False, time.perf_counter() - start, message=str(error))
-        digest = _json_digest(result.stdout)
-        summary = digest.get("changeSummary")
+        changes, errors = run_report(result.stdout)
         outcome = Outcome(
             learner,
             action,
             result.returncode == 0,
             time.perf_counter() - start,
-            changes={op: int(n) for op, n in summary.items() if op != "same"} if isinstance(summary, dict) else {},
-            message=_failure(result, digest),
+            changes=changes,
+            message="" if result.returncode == 0 else "\n".join(errors) or result.stderr or result.stdout[-2000:],
         )
         self.say(outcome.line())
         return outcome
@@ -228,30 +226,6 @@ def pulumi(*arguments: str, check: bool = False) -> subprocess.CompletedProcess[
         text=True,
         check=check,
     )
-
-
-def _json_digest(stdout: str) -> dict[str, object]:
-    try:
-        digest = json.loads(stdout)
-    except json.JSONDecodeError:
-        return {}
-    return digest if isinstance(digest, dict) else {}
-
-
-def _failure(result: subprocess.CompletedProcess[str], digest: dict[str, object]) -> str:
-    if result.returncode == 0:
-        return ""
-    diagnostics = digest.get("diagnostics")
-    errors = (
-        [
-            str(d.get("message", "")).strip()
-            for d in diagnostics or []
-            if isinstance(d, dict) and d.get("severity") == "error"
-        ]
-        if isinstance(diagnostics, list)
-        else []
-    )
-    return "\n".join(errors) or result.stderr or result.stdout
 
 
 def confirm(question: str) -> bool:

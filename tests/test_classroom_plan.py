@@ -3,6 +3,8 @@ but the one learner; learners taken off the list are the only stacks taken away.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pulumi import automation as auto
 
@@ -14,6 +16,7 @@ from classroom import (
     learner_stack,
     learners_of,
     plan,
+    run_report,
 )
 
 PROJECT = "multi-container-patterns"
@@ -72,3 +75,27 @@ def test_a_run_takes_away_only_the_stacks_of_learners_no_longer_listed() -> None
     assert result.learners == ("alice", "bob", "erin")
     assert result.departed == ("carol",)
     assert plan("dev", ["alice"], ["dev"]).departed == ()
+
+
+def test_a_runs_changes_and_errors_are_read_from_the_digest_or_the_event_stream() -> None:
+    """`preview --json` prints one digest; `up --json` and `destroy --json` print engine events."""
+    digest = json.dumps(
+        {
+            "steps": [],
+            "changeSummary": {"create": 41, "same": 2},
+            "diagnostics": [{"severity": "warning", "message": "careful"}],
+        }
+    )
+    assert run_report(digest) == ({"create": 41}, [])
+    events = [
+        {"sequence": 1, "diagnosticEvent": {"severity": "debug", "message": "registering\n"}},
+        {
+            "sequence": 2,
+            "diagnosticEvent": {"severity": "error", "message": 'namespaces "multi-container-carol" already exists\n'},
+        },
+        {"sequence": 3, "diagnosticEvent": {"severity": "error", "message": "update failed\n"}},
+        {"sequence": 4, "summaryEvent": {"resourceChanges": {"create": 9, "same": 0}, "result": "failed"}},
+    ]
+    stream = "\n".join(json.dumps(event) for event in events) + "\nnot json\n"
+    assert run_report(stream) == ({"create": 9}, ['namespaces "multi-container-carol" already exists'])
+    assert run_report("") == ({}, [])
