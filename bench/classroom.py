@@ -41,8 +41,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from classroom import learner_config, plan  # noqa: E402
-from tests.e2e.support import KIND_ORDER, Kubectl, copy_project, local_stack, node_image_settings, timed  # noqa: E402
-from tests.harness import run_program  # noqa: E402
+from tests.e2e.support import (  # noqa: E402
+    Kubectl,
+    copy_project,
+    local_stack,
+    node_image_settings,
+    timed,
+    write_manifests,
+)
 
 PART_OF = "app.kubernetes.io/part-of=multi-container-patterns"
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
@@ -122,27 +128,6 @@ def planning_seconds(size: int) -> float:
         learner_config(PROJECT, config, learner)
     plan("bench", learner_names(size), [f"bench.{name}" for name in learner_names(size)])
     return time.perf_counter() - start
-
-
-def write_class_manifests(path: Path, learners: list[str], server: str) -> int:
-    """Every learner's objects as their stack's program renders them under mocks, in `kubectl
-    apply` order; returns their count."""
-    objects = []
-    for learner in learners:
-        config = {
-            **node_image_settings(),
-            "learner": learner,
-            "learnerNamespace": "k-{learner}",
-            "classroomServer": server,
-        }
-        for resource in run_program(config).kubernetes_objects():
-            manifest = dict(resource.state)
-            if manifest.get("type") == "kubernetes.io/service-account-token":
-                manifest.pop("data", None)
-            objects.append(manifest)
-    objects.sort(key=lambda o: KIND_ORDER.index(o["kind"]))
-    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    return len(objects)
 
 
 class MemorySampler:
@@ -226,7 +211,18 @@ def main() -> None:
         for size in sizes:
             learners = learner_names(size)
             manifests = work / f"classroom-{size}.yaml"
-            counts[size] = write_class_manifests(manifests, learners, server)
+            counts[size] = write_manifests(
+                manifests,
+                *(
+                    {
+                        **node_image_settings(),
+                        "learner": learner,
+                        "learnerNamespace": "k-{learner}",
+                        "classroomServer": server,
+                    }
+                    for learner in learners
+                ),
+            )
             class_stack = local_stack(project, work / "state", kubeconfig, f"class{size}")
             class_stack.set_all_config(
                 {

@@ -148,23 +148,24 @@ class Classroom:
     def departed(self) -> tuple[str, ...]:
         return plan(self.class_stack, self.learners, self.existing).departed
 
+    def each_departed(self, action: str, what: str, run: Callable[[str], Outcome]) -> list[Outcome]:
+        """``run`` for each learner whose stack is there but who is no longer in the class."""
+        departed = self.departed()
+        if departed:
+            self.say(f"no longer in the class, {what}: {', '.join(departed)}")
+        return self.each(action, departed, run)
+
     def preview(self) -> list[Outcome]:
         self.say(f"class {self.class_stack}: previewing {len(self.learners)} learner(s)")
         outcomes = self.each("preview", self.learners, self.preview_one)
-        departed = self.departed()
-        if departed:
-            self.say(f"no longer in the class, their labs would be destroyed: {', '.join(departed)}")
-            outcomes += self.each("preview", departed, self.preview_departure)
-        return outcomes
+        return outcomes + self.each_departed("preview", "their labs would be destroyed", self.preview_departure)
 
     def up(self) -> list[Outcome]:
         self.say(f"class {self.class_stack}: {len(self.learners)} learner(s), {self.parallel_of('up')} at a time")
         outcomes = self.each("up", self.learners, self.up_one)
-        departed = self.departed()
-        if departed:
-            self.say(f"no longer in the class: {', '.join(departed)}")
-            outcomes += self.each("destroy", departed, lambda learner: self.destroy_one(learner, remove=True))
-        return outcomes
+        return outcomes + self.each_departed(
+            "destroy", "their labs are destroyed", lambda learner: self.destroy_one(learner, remove=True)
+        )
 
     def reset(self, learner: str) -> list[Outcome]:
         if learner not in self.learners:

@@ -160,11 +160,12 @@ KIND_ORDER = (
 )
 
 
-def write_manifests(path: Path, config: Mapping[str, str]) -> int:
-    """The Kubernetes objects the program renders under mocks with ``config``, as `kubectl apply
-    -f` takes them (a token Secret without the data its controller writes); returns their count."""
+def write_manifests(path: Path, *configs: Mapping[str, str]) -> int:
+    """The Kubernetes objects the program renders under mocks with each of ``configs`` (a stack's
+    settings each), as `kubectl apply -f` takes them (a token Secret without the data its controller
+    writes); returns their count."""
     objects = []
-    for resource in run_program(config).kubernetes_objects():
+    for resource in (r for config in configs for r in run_program(config).kubernetes_objects()):
         manifest = dict(resource.state)
         if manifest.get("type") == "kubernetes.io/service-account-token":
             manifest.pop("data", None)
