@@ -35,7 +35,7 @@ PROJECT = yaml.safe_load(Path("Pulumi.yaml").read_text())["name"] if Path("Pulum
 # `up` and `preview` keep the cores busy (each learner starts the CLI, Python and the providers);
 # `destroy` mostly waits for namespaces to go, so more learners go at once.
 CORES = os.cpu_count() or 2
-DEFAULT_PARALLEL = {"preview": 2 * CORES, "up": 2 * CORES, "reset": 1, "destroy": 16 * CORES, "recover": 1}
+DEFAULT_PARALLEL = {"preview": 2 * CORES, "up": 2 * CORES, "destroy": 16 * CORES}
 LAST_LINES = 12
 
 
