@@ -40,7 +40,7 @@ from pulumi import automation as auto
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classroom import learner_config, plan  # noqa: E402
+from classroom import learner_settings, plan  # noqa: E402
 from tests.e2e.support import (  # noqa: E402
     Kubectl,
     copy_project,
@@ -121,11 +121,11 @@ def sdk_floor(resources: int) -> float:
 
 def planning_seconds(size: int) -> float:
     """The driver's own work for a class of ``size``: every learner's settings and the plan."""
-    config = {f"{PROJECT}:learners": auto.ConfigValue(json.dumps(learner_names(size)))}
-    config.update({f"{PROJECT}:{key}": auto.ConfigValue(value) for key, value in node_image_settings().items()})
+    config: dict[str, object] = {f"{PROJECT}:learners": learner_names(size)}
+    config.update({f"{PROJECT}:{key}": value for key, value in node_image_settings().items()})
     start = time.perf_counter()
     for learner in learner_names(size):
-        learner_config(PROJECT, config, learner)
+        learner_settings(PROJECT, config, learner)
     plan("bench", learner_names(size), [f"bench.{name}" for name in learner_names(size)])
     return time.perf_counter() - start
 

@@ -59,23 +59,36 @@ def learners_of(project: str, config: Mapping[str, auto.ConfigValue]) -> list[st
     return learners
 
 
-def learner_config(project: str, config: Mapping[str, auto.ConfigValue], learner: str) -> dict[str, auto.ConfigValue]:
-    """A learner's stack settings: the class's (secrets stay secrets), ``learner`` for ``learners``."""
-    settings = {key: value for key, value in config.items() if key != f"{project}:{CLASS_ONLY}"}
-    settings[f"{project}:{LEARNER}"] = auto.ConfigValue(learner)
+def is_secret(value: object) -> bool:
+    """Whether a value of a stack's settings file is a secret (``{secure: <ciphertext>}``)."""
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def learner_settings(project: str, class_settings: Mapping[str, object], learner: str) -> dict[str, object]:
+    """The ``config`` of a learner's stack settings file: the class's as its file holds them (typed:
+    a list stays a list), ``learner`` for ``learners``. Secrets are left out: their ciphertext is
+    the class's stack's own, so the driver sets them on the learner's stack through the CLI."""
+    settings = {
+        key: value for key, value in class_settings.items() if key != f"{project}:{CLASS_ONLY}" and not is_secret(value)
+    }
+    settings[f"{project}:{LEARNER}"] = learner
     return settings
 
 
-def config_changes(
-    current: Mapping[str, auto.ConfigValue], wanted: Mapping[str, auto.ConfigValue]
-) -> tuple[dict[str, auto.ConfigValue], list[str]]:
-    """What to set and what to remove so that a stack's settings become ``wanted``."""
-    to_set = {
-        key: value
-        for key, value in wanted.items()
-        if key not in current or (current[key].value, current[key].secret) != (value.value, value.secret)
-    }
-    return to_set, sorted(set(current) - set(wanted))
+def secret_settings(class_settings: Mapping[str, object]) -> list[str]:
+    """The class's settings that are secrets."""
+    return sorted(key for key, value in class_settings.items() if is_secret(value))
+
+
+def settings_update(
+    stored: Mapping[str, object], wanted: Mapping[str, object], secrets: Iterable[str]
+) -> dict[str, object] | None:
+    """The ``config`` a learner's settings file should hold (``wanted``, and the secrets it already
+    has, encrypted for it), or None when it holds exactly that already. Settings the class dropped
+    are dropped."""
+    kept = {key: stored[key] for key in secrets if key in stored and is_secret(stored[key])}
+    config = {**wanted, **kept}
+    return None if config == dict(stored) else config
 
 
 @dataclass(frozen=True)

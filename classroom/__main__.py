@@ -29,7 +29,16 @@ from pathlib import Path
 import yaml
 from pulumi import automation as auto
 
-from . import ClassError, config_changes, learner_config, learner_stack, learners_of, plan, run_report
+from . import (
+    ClassError,
+    learner_settings,
+    learner_stack,
+    learners_of,
+    plan,
+    run_report,
+    secret_settings,
+    settings_update,
+)
 
 PROJECT = yaml.safe_load(Path("Pulumi.yaml").read_text())["name"] if Path("Pulumi.yaml").exists() else ""
 # `up` and `preview` keep the cores busy (each learner starts the CLI, Python and the providers);
@@ -74,6 +83,10 @@ class Classroom:
             raise ClassError(f"no stack '{class_stack}' in this backend: create it with scripts/up.sh first")
         self.existing = stacks
         self.config = self.workspace.get_all_config(class_stack)
+        path = settings_file(class_stack)
+        document = yaml.safe_load(path.read_text()) if path.exists() else None
+        self.class_settings = (document or {}).get("config") or {}
+        self.secrets = secret_settings(self.class_settings)
         self.learners = learners_of(PROJECT, self.config)
 
     def stack_of(self, learner: str) -> str:
@@ -92,13 +105,19 @@ class Classroom:
             # --no-select: the user's current stack stays what it was.
             pulumi("stack", "init", stack, "--no-select", check=True)
             self.existing.add(stack)
-        to_set, to_remove = config_changes(
-            self.workspace.get_all_config(stack), learner_config(PROJECT, self.config, learner)
+        # The settings file is written here, as `pulumi config set` would write it (a call of the
+        # CLI per learner costs more than the learner's own state writes). Secrets go through the
+        # CLI, which encrypts them for the learner's stack.
+        path = settings_file(stack)
+        document = yaml.safe_load(path.read_text()) if path.exists() else None
+        document = document if isinstance(document, dict) else {}
+        config = settings_update(
+            document.get("config") or {}, learner_settings(PROJECT, self.class_settings, learner), self.secrets
         )
-        if to_set:
-            self.workspace.set_all_config(stack, to_set)
-        if to_remove:
-            self.workspace.remove_all_config(stack, to_remove)
+        if config is not None:
+            path.write_text(yaml.safe_dump({**document, "config": config}, sort_keys=False))
+        if self.secrets:
+            self.workspace.set_all_config(stack, {key: self.config[key] for key in self.secrets})
 
     def operation(self, learner: str, action: str, *arguments: str, prepare: bool = True) -> Outcome:
         start = time.perf_counter()
@@ -214,6 +233,15 @@ class Classroom:
 
     def parallel_of(self, action: str) -> int:
         return self.parallel or DEFAULT_PARALLEL[action]
+
+
+def settings_file(stack: str) -> Path:
+    """A stack's settings file in the project's directory (``Pulumi.dev.alice.yaml``)."""
+    short = stack.rsplit("/", 1)[-1]
+    return next(
+        (path for ext in (".yaml", ".yml") if (path := Path(f"Pulumi.{short}{ext}")).exists()),
+        Path(f"Pulumi.{short}.yaml"),
+    )
 
 
 def pulumi(*arguments: str, check: bool = False) -> subprocess.CompletedProcess[str]:

@@ -10,13 +10,14 @@ from pulumi import automation as auto
 
 from classroom import (
     ClassError,
-    config_changes,
-    learner_config,
     learner_of,
+    learner_settings,
     learner_stack,
     learners_of,
     plan,
     run_report,
+    secret_settings,
+    settings_update,
 )
 
 PROJECT = "multi-container-patterns"
@@ -37,26 +38,35 @@ def test_each_learner_stack_is_named_after_the_class_and_read_back(class_stack: 
     assert learner_of("dev.alice", "dev.alice.x") == "x"
 
 
-def test_a_learner_stack_has_the_class_settings_with_its_learner_and_secrets_stay_secret() -> None:
-    config = {
-        **_config(learners='["alice", "bob"]', patterns='["sidecar"]', cpuLimit="200m"),
-        f"{PROJECT}:token": auto.ConfigValue("s3cret", secret=True),
+def test_a_learner_stack_has_the_class_settings_as_typed_with_its_learner_and_no_secret_ciphertext() -> None:
+    class_settings: dict[str, object] = {
+        f"{PROJECT}:learners": ["alice", "bob"],
+        f"{PROJECT}:patterns": ["sidecar"],
+        f"{PROJECT}:tlsRsaBits": 3072,
+        f"{PROJECT}:cpuLimit": "200m",
+        f"{PROJECT}:token": {"secure": "v1:class-ciphertext"},
     }
-    settings = learner_config(PROJECT, config, "bob")
-    assert f"{PROJECT}:learners" not in settings
-    assert settings[f"{PROJECT}:learner"].value == "bob"
-    assert settings[f"{PROJECT}:patterns"].value == '["sidecar"]'
-    assert settings[f"{PROJECT}:token"].secret
-    assert set(settings) == {key for key in config if not key.endswith(":learners")} | {f"{PROJECT}:learner"}
+    settings = learner_settings(PROJECT, class_settings, "bob")
+    assert settings == {
+        f"{PROJECT}:patterns": ["sidecar"],
+        f"{PROJECT}:tlsRsaBits": 3072,
+        f"{PROJECT}:cpuLimit": "200m",
+        f"{PROJECT}:learner": "bob",
+    }
+    assert secret_settings(class_settings) == [f"{PROJECT}:token"]
 
 
-def test_only_changed_settings_are_written_and_dropped_ones_removed() -> None:
-    current = {**_config(learner="bob", cpuLimit="100m", old="x"), f"{PROJECT}:token": auto.ConfigValue("t")}
-    wanted = {**_config(learner="bob", cpuLimit="200m"), f"{PROJECT}:token": auto.ConfigValue("t", secret=True)}
-    to_set, to_remove = config_changes(current, wanted)
-    assert set(to_set) == {f"{PROJECT}:cpuLimit", f"{PROJECT}:token"}
-    assert to_remove == [f"{PROJECT}:old"]
-    assert config_changes(wanted, wanted) == ({}, [])
+def test_a_learner_settings_file_is_written_only_when_it_differs_and_keeps_its_own_secrets() -> None:
+    wanted: dict[str, object] = {f"{PROJECT}:learner": "bob", f"{PROJECT}:cpuLimit": "200m"}
+    token = f"{PROJECT}:token"
+    own_secret = {"secure": "v1:bob-ciphertext"}
+    stored = {**wanted, token: own_secret}
+    assert settings_update(stored, wanted, [token]) is None
+    changed = {**wanted, f"{PROJECT}:cpuLimit": "300m"}
+    assert settings_update(stored, changed, [token]) == {**changed, token: own_secret}
+    # Dropped by the class: a plain setting, and a secret that is no longer one.
+    assert settings_update({**stored, f"{PROJECT}:old": "x"}, wanted, []) == wanted
+    assert settings_update({}, wanted, [token]) == wanted
 
 
 def test_learners_come_from_the_class_settings_in_their_order() -> None:
