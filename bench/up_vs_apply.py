@@ -3,7 +3,9 @@ the local cluster, beside Kubernetes' own: `kubectl apply -f` of the same object
 YAML from the program under mocks, with the same settings) plus `kubectl wait` for readiness,
 `kubectl diff -f` of them with nothing changed, and `kubectl delete namespace --wait`. `pulumi up`
 and `destroy` run twice a round: through the Automation API (what the end-to-end suite and any
-user's automation run) and as the plain CLI. Prints the medians and the ratios.
+user's automation run) and as the plain CLI. Prints every round (with the steps of the Automation
+API's `up` that took longest, from the engine's events as they arrive, so a stalled round shows
+what it waited for), then the medians, the slowest rounds and the ratios.
 
 Run inside the end-to-end environment, on the real node (the default) or on kwok:
     e2e/with-cluster.sh .venv/bin/python bench/up_vs_apply.py [rounds]
@@ -16,6 +18,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from pulumi import automation as auto
@@ -28,6 +31,31 @@ from tests.e2e.support import Kubectl, copy_project, local_stack, node_image_set
 # controller keeps a deleted namespace's name queued for a later pass (its pods' grace period / 2),
 # and a namespace of that name deleted meanwhile would be finished early by that pass.
 NAMESPACES = {"automation": "bench-automation", "cli": "bench-cli", "kubectl": "bench-kubectl"}
+
+
+class StepTimes:
+    """When each resource's step began and ended in one run, from the engine's events as they arrive."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.began: dict[str, float] = {}
+        self.ended: dict[str, float] = {}
+
+    def __call__(self, event: auto.EngineEvent) -> None:
+        now = time.perf_counter() - self.start
+        if event.resource_pre_event is not None:
+            self.began[event.resource_pre_event.metadata.urn] = now
+        elif event.res_outputs_event is not None:
+            self.ended[event.res_outputs_event.metadata.urn] = now
+
+    def slowest(self, count: int = 3) -> str:
+        steps = sorted(
+            ((self.ended[urn] - began, began, urn) for urn, began in self.began.items() if urn in self.ended),
+            reverse=True,
+        )[:count]
+        return ", ".join(
+            f"{urn.rsplit('::', 1)[-1]} {seconds:.1f} s (from {began:.1f} s)" for seconds, began, urn in steps
+        )
 
 
 def main() -> None:
@@ -84,7 +112,8 @@ def main() -> None:
             assert result.returncode == 0, f"kubectl diff found changes:\n{result.stdout}{result.stderr}"
 
         for round_number in range(1, rounds + 1):
-            results["pulumi up"].append(timed(stack.up))
+            steps = StepTimes()
+            results["pulumi up"].append(timed(lambda steps=steps: stack.up(on_event=steps)))
             results["no-change preview"].append(timed(lambda: stack.preview(expect_no_changes=True)))
             results["pulumi destroy"].append(timed(stack.destroy))
             results["pulumi up (CLI)"].append(timed(lambda: run_cli(cli_stack, "up", "--yes", "--skip-preview")))
@@ -101,6 +130,7 @@ def main() -> None:
                 )
             )
             print(f"round {round_number}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in results.items()), flush=True)
+            print(f"  longest steps of pulumi up: {steps.slowest()}", flush=True)
         stack.workspace.remove_stack("bench")
         cli_stack.workspace.remove_stack("bench-cli")
 
@@ -108,7 +138,7 @@ def main() -> None:
     node = kubectl.get("nodes")["items"][0]["metadata"]["name"]
     print(f"\n{count} objects on node {node}, medians of {rounds} rounds:")
     for key, value in medians.items():
-        print(f"  {key:>15}: {value:6.1f} s")
+        print(f"  {key:>20}: {value:6.1f} s (slowest round {max(results[key]):.1f} s)")
     for pulumi_side, kubectl_side in (
         ("pulumi up", "apply+wait"),
         ("pulumi up (CLI)", "apply+wait"),
@@ -116,7 +146,10 @@ def main() -> None:
         ("pulumi destroy", "delete ns"),
         ("pulumi destroy (CLI)", "delete ns"),
     ):
-        print(f"  {pulumi_side} / {kubectl_side}: {medians[pulumi_side] / medians[kubectl_side]:.2f}x")
+        print(
+            f"  {pulumi_side} / {kubectl_side}: {medians[pulumi_side] / medians[kubectl_side]:.2f}x, "
+            f"slowest rounds {max(results[pulumi_side]) / max(results[kubectl_side]):.2f}x"
+        )
 
 
 if __name__ == "__main__":

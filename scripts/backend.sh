@@ -13,3 +13,11 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! grep -q '"current": *"[^"]' "$_credenti
   fi
 fi
 unset _credentials
+
+# Whether stack $1 is a classroom's (its `learners` setting names someone): each learner's lab is
+# then a stack of its own, which scripts/classroom.sh runs.
+is_classroom() {
+  local learners
+  learners=$(pulumi config get learners --stack "$1" 2>/dev/null || true)
+  [ -n "$learners" ] && [ "$learners" != "[]" ]
+}

@@ -16,8 +16,7 @@ ensure_venv requirements.txt
 stack="${PULUMI_STACK:-dev}"
 [ "${1:-}" = "--stack" ] && [ -n "${2:-}" ] && stack="$2"
 # A classroom: each learner's stack is repaired on its own.
-learners=$(pulumi config get learners --stack "$stack" 2>/dev/null || true)
-if [ -n "$learners" ] && [ "$learners" != "[]" ]; then
+if is_classroom "$stack"; then
   exec .venv/bin/python -m classroom --stack "$stack" recover
 fi
 exec .venv/bin/python -m recovery "$@"

@@ -49,8 +49,7 @@ MSG
 fi
 
 # A classroom (the stack has learners) is one stack per learner: scripts/classroom.sh runs them.
-learners=$(pulumi config get learners --stack "$stack" 2>/dev/null || true)
-if [ -n "$learners" ] && [ "$learners" != "[]" ]; then
+if is_classroom "$stack"; then
   exec scripts/classroom.sh --stack "$stack" up "$@"
 fi
 exec pulumi up --stack "$stack" "$@"

@@ -22,6 +22,9 @@ from tests.e2e.support import Kubectl, local_stack, run_classroom
 pytestmark = pytest.mark.e2e
 
 LEARNERS = ("alice", "bob")
+# A list setting of the class (every pattern, another order than the default's), which each
+# learner's stack must get as a list: the project declares `patterns` an array of strings.
+CLASS_PATTERNS = list(reversed(LAB_PATTERNS))
 
 
 def namespace_of(learner: str) -> str:
@@ -39,6 +42,9 @@ def classroom(project_dir: Path, state_dir: Path, kubeconfig: str, kubectl: Kube
         pytest.skip("the learners' commands need the real node (E2E_NODE=real): kwok runs no containers")
     class_stack = local_stack(project_dir, state_dir, kubeconfig, name="classroom")
     set_learners(class_stack, LEARNERS)
+    class_stack.set_all_config(
+        {f"patterns[{index}]": auto.ConfigValue(pattern) for index, pattern in enumerate(CLASS_PATTERNS)}, path=True
+    )
     run_classroom(class_stack, "up", "--yes")
     yield class_stack
     run_classroom(class_stack, "destroy", "--yes")
@@ -67,6 +73,14 @@ def learner_kubeconfigs(classroom: auto.Stack, tmp_path_factory: pytest.TempPath
 def _namespaces(classroom: auto.Stack) -> dict[str, str]:
     learners = json.loads(classroom.get_config("learners").value)
     return {learner: namespace_of(learner) for learner in learners}
+
+
+def test_each_learners_stack_has_the_class_settings_with_its_own_learner(classroom: auto.Stack) -> None:
+    for learner in LEARNERS:
+        config = auto.Stack.select(f"classroom.{learner}", classroom.workspace).get_all_config()
+        assert json.loads(config["multi-container-patterns:patterns"].value) == CLASS_PATTERNS
+        assert config["multi-container-patterns:learner"].value == learner
+        assert "multi-container-patterns:learners" not in config
 
 
 def test_the_learners_pods_spread_over_the_nodes(classroom: auto.Stack, kubectl: Kubectl) -> None:
