@@ -8,7 +8,10 @@ For each classroom size (learners `l00`, `l01`, ...), each round measures, and p
     and `kubectl wait` for every pod, Deployment and token; `kubectl diff -f` with nothing changed;
     `kubectl delete namespace` of all of them;
   * the peak resident memory of the CLI, its plugins and the programs while `up` runs: the largest
-    single process, and all of them together.
+    single process, and all of them together;
+  * the CPU seconds per learner of `classroom up` (the driver, and the CLI, program and providers it
+    runs) and of `kubectl apply` + `wait` (kubectl's own, not the cluster's): on two cores, what
+    sets the pace of a large class.
 Then the medians per size, the ratios, and the growth per learner between sizes. Before the
 cluster rounds: one learner's program under Pulumi's mocks (every learner's stack runs the same
 program, whatever the class's size) against the SDK's floor for as many resources, and the
@@ -25,6 +28,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -163,6 +167,19 @@ class MemorySampler:
                 self.total = max(self.total, sum(sizes))
 
 
+def with_cpu(action: Callable[[], None], cpu: list[float], learners: int) -> Callable[[], None]:
+    """``action``, adding to ``cpu`` the CPU seconds per learner of the processes it ran (and of
+    theirs: a process's children count once it has waited for them)."""
+
+    def run() -> None:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        action()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / learners)
+
+    return run
+
+
 def classroom(class_stack: auto.Stack, *args: str, parallel: int | None) -> None:
     command = [sys.executable, "-m", "classroom", "--stack", class_stack.name]
     command += ["--parallel", str(parallel)] if parallel else []
@@ -242,6 +259,8 @@ def main() -> None:
                     "delete namespaces",
                     "peak MiB, largest",
                     "peak MiB, all",
+                    "CPU s/learner, up",
+                    "CPU s/learner, kubectl",
                 )
             }
 
@@ -264,12 +283,14 @@ def main() -> None:
 
             for index in range(rounds):
                 with MemorySampler() as memory:
-                    results["classroom up"].append(timed(run("up", "--yes")))
+                    results["classroom up"].append(
+                        timed(with_cpu(run("up", "--yes"), results["CPU s/learner, up"], size))
+                    )
                 results["peak MiB, largest"].append(memory.largest / 2**20)
                 results["peak MiB, all"].append(memory.total / 2**20)
                 results["no-change preview"].append(timed(run("preview")))
                 results["classroom destroy"].append(timed(run("destroy", "--yes")))
-                results["apply+wait"].append(timed(apply_and_wait))
+                results["apply+wait"].append(timed(with_cpu(apply_and_wait, results["CPU s/learner, kubectl"], size)))
                 results["kubectl diff"].append(timed(diff_unchanged))
                 namespaces = [f"k-{learner}" for learner in learners]
                 results["delete namespaces"].append(
@@ -288,7 +309,7 @@ def main() -> None:
     print(f"{'learners':>22} " + " ".join(f"{size:>9}" for size in sizes))
     print(f"{'objects':>22} " + " ".join(f"{counts[size]:>9}" for size in sizes))
     for key in keys:
-        unit = "" if key.startswith("peak") else "s"
+        unit = "" if key.startswith(("peak", "CPU")) else "s"
         print(f"{key:>22} " + " ".join(f"{medians[size][key]:>8.1f}{unit or ' '}" for size in sizes))
     for pulumi_side, kubectl_side in (
         ("classroom up", "apply+wait"),
@@ -301,7 +322,7 @@ def main() -> None:
         growth = ", ".join(
             f"{key} {(medians[high][key] - medians[low][key]) / (high - low):.2f} s"
             for key in keys
-            if not key.startswith("peak")
+            if not key.startswith(("peak", "CPU"))
         )
         print(f"per learner from {low} to {high}: {growth}")
 

@@ -40,9 +40,16 @@ class StepTimes:
         self.start = time.perf_counter()
         self.began: dict[str, float] = {}
         self.ended: dict[str, float] = {}
+        self.retries: list[str] = []
 
     def __call__(self, event: auto.EngineEvent) -> None:
         now = time.perf_counter() - self.start
+        diagnostic = event.diagnostic_event
+        if diagnostic is not None and "Retry" in diagnostic.message:
+            # The provider retries a create the API server refused with "not found", after a pause.
+            self.retries.append(
+                f"{now:.1f} s {diagnostic.urn and diagnostic.urn.rsplit('::', 1)[-1]}: {diagnostic.message}"
+            )
         if event.resource_pre_event is not None:
             self.began[event.resource_pre_event.metadata.urn] = now
         elif event.res_outputs_event is not None:
@@ -131,6 +138,8 @@ def main() -> None:
             )
             print(f"round {round_number}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in results.items()), flush=True)
             print(f"  longest steps of pulumi up: {steps.slowest()}", flush=True)
+            for retry in steps.retries:
+                print(f"  retried: {retry.strip()}", flush=True)
         stack.workspace.remove_stack("bench")
         cli_stack.workspace.remove_stack("bench-cli")
 

@@ -146,9 +146,10 @@ class Classroom:
         return self.operation(learner, "preview", "preview")
 
     def destroy_one(self, learner: str, *, remove: bool) -> Outcome:
-        outcome = self.operation(learner, "destroy", "destroy", "--yes", "--skip-preview", prepare=False)
+        # --remove: the stack and its settings file go in the same run, once its resources are gone.
+        arguments = ("destroy", "--yes", "--skip-preview", *(("--remove",) if remove else ()))
+        outcome = self.operation(learner, "destroy", *arguments, prepare=False)
         if outcome.ok and remove:
-            self.workspace.remove_stack(self.stack_of(learner))
             self.existing.discard(self.stack_of(learner))
         return outcome
 
