@@ -23,7 +23,7 @@ if settings.learners:
     )
 
 # Every Kubernetes object of the stack: a bounded wait for it to become ready, or to be gone.
-pulumi.runtime.register_resource_transform(await_timeouts(settings.await_timeout_seconds))
+pulumi.runtime.register_stack_transformation(await_timeouts(settings.await_timeout_seconds))
 
 # An explicit provider, so the kube context is a setting of the stack and not of the shell.
 # Client-side apply: with server-side apply, pulumi-kubernetes 4.25 previews the replacement of a

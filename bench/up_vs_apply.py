@@ -51,7 +51,10 @@ class StepTimes:
                 f"{now:.1f} s {diagnostic.urn and diagnostic.urn.rsplit('::', 1)[-1]}: {diagnostic.message}"
             )
         if event.resource_pre_event is not None:
-            self.began[event.resource_pre_event.metadata.urn] = now
+            metadata = event.resource_pre_event.metadata
+            # Objects only: a component's (and the stack's) step lasts as long as its children's.
+            if metadata.new is not None and metadata.new.custom:
+                self.began[metadata.urn] = now
         elif event.res_outputs_event is not None:
             self.ended[event.res_outputs_event.metadata.urn] = now
 

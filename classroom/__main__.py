@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +46,12 @@ PROJECT = yaml.safe_load(Path("Pulumi.yaml").read_text())["name"] if Path("Pulum
 CORES = os.cpu_count() or 2
 DEFAULT_PARALLEL = {"preview": 2 * CORES, "up": 2 * CORES, "destroy": 16 * CORES}
 LAST_LINES = 12
+# A learner's destroy writes its state once, at the end, instead of after every deletion: a
+# destroy killed midway then leaves the state as it was, every object still recorded, so
+# `recover` (the lock) and the next destroy (deleting what is left; what is gone already counts as
+# deleted) converge with nothing orphaned. For `up` the checkpoints stay: an object created but
+# not yet recorded would be orphaned.
+DESTROY_ENVIRONMENT = {"PULUMI_SKIP_CHECKPOINTS": "true"}
 
 
 @dataclass
@@ -119,12 +125,14 @@ class Classroom:
         if self.secrets:
             self.workspace.set_all_config(stack, {key: self.config[key] for key in self.secrets})
 
-    def operation(self, learner: str, action: str, *arguments: str, prepare: bool = True) -> Outcome:
+    def operation(
+        self, learner: str, action: str, *arguments: str, prepare: bool = True, env: Mapping[str, str] | None = None
+    ) -> Outcome:
         start = time.perf_counter()
         try:
             if prepare:
                 self.prepare(learner)
-            result = pulumi(*arguments, "--json", "--stack", self.stack_of(learner))
+            result = pulumi(*arguments, "--json", "--stack", self.stack_of(learner), env=env)
         except (subprocess.CalledProcessError, auto.CommandError) as error:
             return Outcome(learner, action, False, time.perf_counter() - start, message=str(error))
         changes, errors = run_report(result.stdout)
@@ -148,7 +156,7 @@ class Classroom:
     def destroy_one(self, learner: str, *, remove: bool) -> Outcome:
         # --remove: the stack and its settings file go in the same run, once its resources are gone.
         arguments = ("destroy", "--yes", "--skip-preview", *(("--remove",) if remove else ()))
-        outcome = self.operation(learner, "destroy", *arguments, prepare=False)
+        outcome = self.operation(learner, "destroy", *arguments, prepare=False, env=DESTROY_ENVIRONMENT)
         if outcome.ok and remove:
             self.existing.discard(self.stack_of(learner))
         return outcome
@@ -245,12 +253,15 @@ def settings_file(stack: str) -> Path:
     )
 
 
-def pulumi(*arguments: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+def pulumi(
+    *arguments: str, check: bool = False, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The plain CLI: each learner's `up` is one `pulumi up`, with nothing before or after it (the
     Automation API's `Stack.up()` reads the outputs and the history again, about a quarter more
     per learner)."""
     return subprocess.run(
         ["pulumi", *arguments, "--non-interactive"],
+        env={**os.environ, **env} if env else None,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

@@ -15,17 +15,27 @@ DEFAULT_AWAIT_TIMEOUT_SECONDS = 300
 """Long enough for a node to pull the lab's images over a slow line; far below the provider's 10 minutes."""
 
 
-def await_timeouts(seconds: int) -> pulumi.ResourceTransform:
-    """A resource transform giving every Kubernetes object without timeouts of its own a create,
-    update and delete timeout of ``seconds``."""
+def await_timeouts(seconds: int) -> pulumi.ResourceTransformation:
+    """A stack transformation giving every Kubernetes object without timeouts of its own a create,
+    update and delete timeout of ``seconds``.
+
+    A transformation runs in the program as each resource is constructed. The engine's resource
+    transforms (``register_resource_transform``) would do the same through a call from the engine
+    back into the program for every resource, which holds up each registration (measured on a real
+    node: about half a second of a lab's `pulumi up`). Every component of this package is a Python
+    one, which transformations reach."""
     timeouts = pulumi.CustomTimeouts(create=f"{seconds}s", update=f"{seconds}s", delete=f"{seconds}s")
 
-    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
-        if not args.custom or not args.type_.startswith("kubernetes:") or args.opts.custom_timeouts is not None:
+    def transformation(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if (
+            not isinstance(args.resource, pulumi.CustomResource)
+            or not args.type_.startswith("kubernetes:")
+            or args.opts.custom_timeouts is not None
+        ):
             return None
-        return pulumi.ResourceTransformResult(
+        return pulumi.ResourceTransformationResult(
             props=args.props,
             opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(custom_timeouts=timeouts)),
         )
 
-    return transform
+    return transformation

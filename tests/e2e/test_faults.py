@@ -377,24 +377,24 @@ def test_destroy_cut_off_from_the_api_server_ends_once_it_is_back_and_the_next_d
     lab.destroy_and_assert_gone()
 
 
-def test_a_killed_class_up_is_repaired_by_recover_and_the_next_up_converges(
-    project_dir: Path, state_dir: Path, kubeconfig: str, kubectl: Kubectl, tmp_path: Path
-) -> None:
-    """A classroom's `up` (one stack per learner, all at once) killed with every process of it while
-    the learners' pods start: each stack the kill left locked refuses the next `up`, which says so
-    for that learner; scripts/recover.sh repairs every learner's stack, and the next `up` converges
-    with what each state recorded kept."""
-    learners = ("kill-a", "kill-b", "kill-c")
-    class_stack = local_stack(project_dir, state_dir, kubeconfig, name="killclass")
-    class_stack.set_config("learners", auto.ConfigValue(json.dumps(list(learners))))
-    class_stack.set_config("awaitTimeoutSeconds", auto.ConfigValue(str(AWAIT_TIMEOUT)))
-    environment = {**os.environ, **class_stack.workspace.env_vars, "PYTHONPATH": str(ROOT)}
+@dataclass
+class Class:
+    """A classroom of the fault tests: the class's stack and each learner's lab, run through
+    `python -m classroom` (what scripts/classroom.sh runs)."""
 
-    def classroom(*args: str) -> subprocess.CompletedProcess[str]:
+    stack: auto.Stack
+    labs: dict[str, Lab]
+    work: Path
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, **self.stack.workspace.env_vars, "PYTHONPATH": str(ROOT)}
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "classroom", "--stack", "killclass", *args],
-            cwd=project_dir,
-            env=environment,
+            [sys.executable, "-m", "classroom", "--stack", self.stack.name, *args],
+            cwd=self.stack.workspace.work_dir,
+            env=self.environment,
             capture_output=True,
             text=True,
             check=False,
@@ -403,58 +403,145 @@ def test_a_killed_class_up_is_repaired_by_recover_and_the_next_up_converges(
         print(result.stdout, result.stderr)
         return result
 
-    labs = {
-        learner: Lab(
-            auto.Stack.create_or_select(f"killclass.{learner}", class_stack.workspace),
-            f"multi-container-{learner}",
-            kubectl,
-            tmp_path,
-            run_program({"learner": learner, "classroomServer": "https://127.0.0.1:6443"}),
-        )
-        for learner in learners
-    }
-    class_stack.workspace.select_stack("killclass")
-    try:
-        log = tmp_path / "class-up.log"
+    def start(self, *args: str) -> Run:
+        """The driver in a session of its own, with every learner at once."""
+        log = self.work / f"{self.stack.name}-{args[0]}.log"
         with log.open("w") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "classroom", "--stack", "killclass", "--parallel", "3", "up", "--yes"],
-                cwd=project_dir,
-                env=environment,
+                [
+                    sys.executable,
+                    "-m",
+                    "classroom",
+                    "--stack",
+                    self.stack.name,
+                    "--parallel",
+                    str(len(self.labs)),
+                    *args,
+                ],
+                cwd=self.stack.workspace.work_dir,
+                env=self.environment,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 text=True,
                 start_new_session=True,
             )
-        run = Run(process, log)
+        return Run(process, log)
+
+    def objects(self) -> dict[str, dict[str, str]]:
+        return {learner: lab.objects() for learner, lab in self.labs.items()}
+
+    def destroy_and_assert_gone(self) -> None:
+        self.run("recover")
+        destroyed = self.run("destroy", "--yes")
+        assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+        assert all(objects == {} for objects in self.objects().values())
+        learner_stacks = [
+            s.name for s in self.stack.workspace.list_stacks() if s.name.startswith(f"{self.stack.name}.")
+        ]
+        assert learner_stacks == []
+        self.stack.workspace.remove_stack(self.stack.name, force=True)
+
+
+@pytest.fixture
+def make_class(
+    project_dir: Path, state_dir: Path, kubeconfig: str, kubectl: Kubectl, tmp_path: Path
+) -> Callable[[str, tuple[str, ...]], Class]:
+    def make(name: str, learners: tuple[str, ...]) -> Class:
+        class_stack = local_stack(project_dir, state_dir, kubeconfig, name=name)
+        class_stack.set_config("learners", auto.ConfigValue(json.dumps(list(learners))))
+        class_stack.set_config("awaitTimeoutSeconds", auto.ConfigValue(str(AWAIT_TIMEOUT)))
+        labs = {
+            learner: Lab(
+                auto.Stack.create_or_select(f"{name}.{learner}", class_stack.workspace),
+                f"multi-container-{learner}",
+                kubectl,
+                tmp_path,
+                run_program({"learner": learner, "classroomServer": "https://127.0.0.1:6443"}),
+            )
+            for learner in learners
+        }
+        class_stack.workspace.select_stack(name)
+        return Class(class_stack, labs, tmp_path)
+
+    return make
+
+
+def test_a_killed_class_up_is_repaired_by_recover_and_the_next_up_converges(
+    make_class: Callable[[str, tuple[str, ...]], Class],
+) -> None:
+    """A classroom's `up` (one stack per learner, all at once) killed with every process of it while
+    the learners' pods start: each stack the kill left locked refuses the next `up`, which says so
+    for that learner; scripts/recover.sh repairs every learner's stack, and the next `up` converges
+    with what each state recorded kept."""
+    learners = ("kill-a", "kill-b", "kill-c")
+    killed = make_class("killclass", learners)
+    labs = killed.labs
+    try:
+        run = killed.start("up", "--yes")
         wait_until("every learner's pods to be starting", lambda: all(_bare_pods(lab) >= 2 for lab in labs.values()))
         run.kill()
         run.wait(timeout=30)
         recorded = {learner: lab.state_objects() for learner, lab in labs.items()}
-        in_cluster = {learner: lab.objects() for learner, lab in labs.items()}
+        in_cluster = killed.objects()
         assert any(set(in_cluster[learner]) - set(recorded[learner]) for learner in learners), "killed too late"
 
-        refused = classroom("up", "--yes")
+        refused = killed.run("up", "--yes")
         assert refused.returncode == 1
         assert "the stack is currently locked by 1 lock(s)" in refused.stdout
-        assert {learner: lab.objects() for learner, lab in labs.items()} == in_cluster
+        assert killed.objects() == in_cluster
 
-        recovered = classroom("recover")
+        recovered = killed.run("recover")
         assert recovered.returncode == 0, recovered.stdout + recovered.stderr
         for learner, lab in labs.items():
             assert not lab.state().get("pending_operations")
             assert lab.objects() == recorded[learner], f"{learner}: what recovery left"
 
-        converged = classroom("up", "--yes")
+        converged = killed.run("up", "--yes")
         assert converged.returncode == 0, converged.stdout + converged.stderr
         for learner, lab in labs.items():
             lab.assert_converged()
             after = lab.objects()
             assert {key: after[key] for key in recorded[learner]} == recorded[learner], learner
     finally:
-        classroom("recover")
-        destroyed = classroom("destroy", "--yes")
-        assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
-        for lab in labs.values():
-            assert lab.objects() == {}
-        class_stack.workspace.remove_stack("killclass", force=True)
+        killed.destroy_and_assert_gone()
+
+
+def test_a_killed_class_destroy_is_finished_by_recover_and_the_next_destroy(
+    make_class: Callable[[str, tuple[str, ...]], Class], kubectl: Kubectl
+) -> None:
+    """A classroom's `destroy` killed with every process of it while the learners' namespaces go: a
+    learner's destroy writes its state once, at its end, so each killed learner's state still
+    records every object and no operation is pending; scripts/recover.sh releases the locks, and the
+    next `destroy` deletes what is left and removes every learner's stack: nothing stays behind."""
+    learners = ("gone-a", "gone-b")
+    killed = make_class("goneclass", learners)
+    labs = killed.labs
+    try:
+        built = killed.run("up", "--yes")
+        assert built.returncode == 0, built.stdout + built.stderr
+        recorded = {learner: lab.state_objects() for learner, lab in labs.items()}
+
+        def terminating() -> bool:
+            namespaces = [
+                kubectl.get("namespace", lab.namespace)
+                for lab in labs.values()
+                if kubectl.exists("namespace", lab.namespace)
+            ]
+            return len(namespaces) == len(labs) and all(n["metadata"].get("deletionTimestamp") for n in namespaces)
+
+        run = killed.start("destroy", "--yes")
+        wait_until("every learner's namespace to be terminating", terminating)
+        run.kill()
+        run.wait(timeout=30)
+        for learner, lab in labs.items():
+            assert lab.state_objects() == recorded[learner], f"{learner}: the killed destroy's state"
+            assert not lab.state().get("pending_operations")
+
+        refused = killed.run("destroy", "--yes")
+        assert refused.returncode == 1
+        assert "the stack is currently locked by 1 lock(s)" in refused.stdout
+
+        recovered = killed.run("recover")
+        assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    finally:
+        killed.destroy_and_assert_gone()
