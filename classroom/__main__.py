@@ -16,6 +16,7 @@ says how a learner's run ended, and the exit status is 1 when any failed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -29,8 +30,11 @@ from pathlib import Path
 import yaml
 from pulumi import automation as auto
 
+from recovery import clear_interrupted_writes, file_backend_root, stacks_in
+
 from . import (
     ClassError,
+    learner_of,
     learner_settings,
     learner_stack,
     learners_of,
@@ -84,7 +88,13 @@ class Classroom:
         self.class_stack = class_stack
         self.parallel = parallel
         self.print_lock = threading.Lock()
-        stacks = {summary.name for summary in self.workspace.list_stacks()}
+        try:
+            stacks = {summary.name for summary in self.workspace.list_stacks()}
+        except auto.CommandError as error:
+            raise ClassError(
+                f"the backend's stacks cannot be read ({str(error).strip().splitlines()[-1]}); a run killed while it "
+                "wrote a stack's state leaves it so: scripts/recover.sh repairs the class's stacks"
+            ) from None
         if class_stack not in stacks:
             raise ClassError(f"no stack '{class_stack}' in this backend: create it with scripts/up.sh first")
         self.existing = stacks
@@ -244,6 +254,20 @@ class Classroom:
         return self.parallel or DEFAULT_PARALLEL[action]
 
 
+def clear_interrupted_writes_of_class(class_stack: str) -> None:
+    """A learner's stack whose state write a kill cut short cannot be read, nor the backend's stacks
+    listed: on a file backend, clears what such writes left behind first, for every learner's stack
+    no running process holds (the rest of each learner's repair is scripts/recover.sh's)."""
+    whoami = pulumi("whoami", "--json")
+    root = file_backend_root(json.loads(whoami.stdout).get("url", "")) if whoami.returncode == 0 else None
+    if root is None:
+        return
+    for stack in stacks_in(root, PROJECT):
+        if learner_of(class_stack, stack) is not None:
+            for leftover in clear_interrupted_writes(root, PROJECT, stack):
+                print(f"==> {stack}: removed {leftover.name}, left by a run killed while it wrote the stack's state")
+
+
 def settings_file(stack: str) -> Path:
     """A stack's settings file in the project's directory (``Pulumi.dev.alice.yaml``)."""
     short = stack.rsplit("/", 1)[-1]
@@ -293,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--parallel must be at least 1")
 
     try:
+        if args.command == "recover":
+            clear_interrupted_writes_of_class(args.stack)
         classroom = Classroom(args.stack, args.parallel)
         if args.command == "preview":
             outcomes = classroom.preview()

@@ -20,6 +20,7 @@ on), and clears the pending creates. The next `up` then creates them again, each
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import socket
@@ -183,3 +184,60 @@ def stack_locks(root: Path, project: str, stack: str) -> list[Lock]:
             )
         )
     return locks
+
+
+def checkpoint_files(root: Path, project: str, stack: str) -> list[Path]:
+    """The stack's state files in a file backend (plain, gzip or zstd; project-scoped layout
+    `.pulumi/stacks/<project>/` or the older `.pulumi/stacks/`)."""
+    stacks_dir = root / ".pulumi" / "stacks"
+    names = [f"{stack}.json", f"{stack}.json.gz", f"{stack}.json.zst"]
+    return [path for folder in (stacks_dir / project, stacks_dir) for name in names if (path := folder / name).exists()]
+
+
+def interrupted_write_leftovers(checkpoint: Path) -> list[Path]:
+    """What a run killed while it wrote ``checkpoint`` leaves beside it: the file backend writes the
+    new state to a temporary file and renames it over the old one (which stays whole), but writes
+    the state's attributes file (`<file>.attrs`, its checksum) in place, so a kill can leave that
+    file empty or cut, and every later read of the stack fails ("failed to load checkpoint: EOF").
+    Returns the temporary files and an attributes file that does not parse; without them the stack
+    reads as its last whole state."""
+    leftovers = sorted(checkpoint.parent.glob(f"{glob.escape(checkpoint.name)}.*.tmp"))
+    attributes = checkpoint.with_name(checkpoint.name + ".attrs")
+    if attributes.exists() and not _is_json_object(attributes):
+        leftovers.append(attributes)
+    return leftovers
+
+
+def _is_json_object(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text()), dict)
+    except ValueError:
+        return False
+
+
+def clear_interrupted_writes(root: Path, project: str, stack: str) -> list[Path]:
+    """Removes what writes of ``stack``'s state cut short left behind (see
+    `interrupted_write_leftovers`), unless a process that may still run holds one of its locks.
+    Returns what it removed."""
+    if any(lock.holder_alive() for lock in stack_locks(root, project, stack)):
+        return []
+    removed = [
+        leftover
+        for checkpoint in checkpoint_files(root, project, stack)
+        for leftover in interrupted_write_leftovers(checkpoint)
+    ]
+    for leftover in removed:
+        leftover.unlink()
+    return removed
+
+
+def stacks_in(root: Path, project: str) -> list[str]:
+    """The names of the stacks whose state files a file backend holds for ``project``."""
+    stacks_dir = root / ".pulumi" / "stacks"
+    names = {
+        path.name.split(".json")[0]
+        for folder in (stacks_dir / project, stacks_dir)
+        for pattern in ("*.json", "*.json.gz", "*.json.zst")
+        for path in folder.glob(pattern)
+    }
+    return sorted(names)

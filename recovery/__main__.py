@@ -21,6 +21,7 @@ from multicontainer_patterns._labels import MANAGED_BY, PART_OF
 from . import (
     ObjectRef,
     PendingCreate,
+    clear_interrupted_writes,
     file_backend_root,
     kube_context,
     pending_creates,
@@ -55,7 +56,8 @@ def say(message: str) -> None:
 
 
 def release_dead_locks(stack: str) -> None:
-    """On a file backend, removes the stack's locks when every process that took one is gone."""
+    """On a file backend, when every process that took one of the stack's locks is gone: removes
+    what a write of its state cut short left behind, and the locks."""
     root = file_backend_root(json.loads(pulumi("whoami", "--json", stack=None, what="pulumi whoami")).get("url", ""))
     if root is None:
         # Another backend keeps its locks to itself: a run it still counts as going makes the
@@ -71,6 +73,8 @@ def release_dead_locks(stack: str) -> None:
             "Wait for it to end. If it ran on another machine and you know it is dead, "
             f"`pulumi cancel --stack {stack}` removes its lock; then run this again."
         )
+    for leftover in clear_interrupted_writes(root, project, stack):
+        say(f"removed {leftover.name}, left by a run killed while it wrote the stack's state")
     if locks:
         pulumi("cancel", "--yes", stack=stack, what="pulumi cancel")
         say(f"removed {len(locks)} lock(s) of a run that is gone: " + "; ".join(lock.describe() for lock in locks))

@@ -14,7 +14,9 @@ import pytest
 
 from recovery import (
     Lock,
+    checkpoint_files,
     file_backend_root,
+    interrupted_write_leftovers,
     kube_context,
     object_ref,
     pending_creates,
@@ -180,3 +182,22 @@ def test_a_stray_is_a_listed_object_the_state_does_not_record_and_no_controller_
     ]
     strays = unrecorded(items, recorded_objects(STATE))
     assert [str(ref) for ref in strays] == ["Pod demo/adapter-format", "NetworkPolicy.v1.networking.k8s.io demo/db"]
+
+
+def test_what_a_state_write_cut_short_leaves_is_found_and_nothing_else(tmp_path: Path) -> None:
+    stacks = tmp_path / ".pulumi" / "stacks" / "multi-container-patterns"
+    stacks.mkdir(parents=True)
+    checkpoint = stacks / "dev.json"
+    checkpoint.write_text('{"version": 3, "checkpoint": {}}')
+    (stacks / "dev.json.attrs").write_text("")  # cut short by the kill
+    (stacks / "dev.json.18ede32d8d7571b1.tmp").write_text('{"version": 3')
+    (stacks / "dev-b.json").write_text('{"version": 3, "checkpoint": {}}')
+    (stacks / "dev-b.json.attrs").write_text('{"user.content_md5": "x"}')
+    (stacks / "dev-b.json.5a.tmp").write_text("")
+    assert checkpoint_files(tmp_path, "multi-container-patterns", "dev") == [checkpoint]
+    assert [p.name for p in interrupted_write_leftovers(checkpoint)] == [
+        "dev.json.18ede32d8d7571b1.tmp",
+        "dev.json.attrs",
+    ]
+    # Another stack's whole attributes are kept; its temporary file is its own.
+    assert [p.name for p in interrupted_write_leftovers(stacks / "dev-b.json")] == ["dev-b.json.5a.tmp"]

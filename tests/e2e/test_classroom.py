@@ -80,7 +80,8 @@ def test_each_learners_stack_has_the_class_settings_with_its_own_learner(classro
         config = auto.Stack.select(f"classroom.{learner}", classroom.workspace).get_all_config()
         assert json.loads(config["multi-container-patterns:patterns"].value) == CLASS_PATTERNS
         assert config["multi-container-patterns:learner"].value == learner
-        assert "multi-container-patterns:learners" not in config
+        # `learners` is the class's; a learner's stack has the project's default, no one.
+        assert json.loads(config["multi-container-patterns:learners"].value) == []
 
 
 def test_the_learners_pods_spread_over_the_nodes(classroom: auto.Stack, kubectl: Kubectl) -> None:
