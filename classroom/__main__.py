@@ -30,7 +30,13 @@ from pathlib import Path
 import yaml
 from pulumi import automation as auto
 
-from recovery import clear_interrupted_writes, file_backend_root, stacks_in
+from recovery import (
+    checkpoint_files,
+    clear_interrupted_writes,
+    file_backend_root,
+    interrupted_write_leftovers,
+    stacks_in,
+)
 
 from . import (
     ClassError,
@@ -91,9 +97,14 @@ class Classroom:
         try:
             stacks = {summary.name for summary in self.workspace.list_stacks()}
         except auto.CommandError as error:
+            cut_short = stacks_with_interrupted_writes(class_stack)
+            cause = (
+                f"a run killed while it wrote their state cut it short: {', '.join(cut_short)}"
+                if cut_short
+                else f"{error_line(error)}; a run killed while it wrote a stack's state leaves it so"
+            )
             raise ClassError(
-                f"the backend's stacks cannot be read ({str(error).strip().splitlines()[-1]}); a run killed while it "
-                "wrote a stack's state leaves it so: scripts/recover.sh repairs the class's stacks"
+                f"the backend's stacks cannot be read ({cause}): scripts/recover.sh repairs the class's stacks"
             ) from None
         if class_stack not in stacks:
             raise ClassError(f"no stack '{class_stack}' in this backend: create it with scripts/up.sh first")
@@ -254,18 +265,43 @@ class Classroom:
         return self.parallel or DEFAULT_PARALLEL[action]
 
 
+def error_line(error: auto.CommandError) -> str:
+    """The last line the CLI printed to stderr (the error), from the Automation API's error text,
+    which lists the command's code, stdout and stderr."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    last = lines[-1] if lines else "no output"
+    return last.removeprefix("stderr:").strip()
+
+
+def learner_stacks_in_file_backend(class_stack: str) -> tuple[Path | None, list[str]]:
+    """The file backend's directory (None for any other backend) and the learners' stacks it holds,
+    read from its files: what a stack whose state a kill cut short leaves the CLI unable to list."""
+    whoami = pulumi("whoami", "--json")
+    root = file_backend_root(json.loads(whoami.stdout).get("url", "")) if whoami.returncode == 0 else None
+    if root is None:
+        return None, []
+    return root, [stack for stack in stacks_in(root, PROJECT) if learner_of(class_stack, stack) is not None]
+
+
+def stacks_with_interrupted_writes(class_stack: str) -> list[str]:
+    """The learners' stacks a run killed while it wrote their state left unreadable."""
+    root, stacks = learner_stacks_in_file_backend(class_stack)
+    return [
+        stack
+        for stack in stacks
+        if root is not None
+        and any(interrupted_write_leftovers(checkpoint) for checkpoint in checkpoint_files(root, PROJECT, stack))
+    ]
+
+
 def clear_interrupted_writes_of_class(class_stack: str) -> None:
     """A learner's stack whose state write a kill cut short cannot be read, nor the backend's stacks
     listed: on a file backend, clears what such writes left behind first, for every learner's stack
     no running process holds (the rest of each learner's repair is scripts/recover.sh's)."""
-    whoami = pulumi("whoami", "--json")
-    root = file_backend_root(json.loads(whoami.stdout).get("url", "")) if whoami.returncode == 0 else None
-    if root is None:
-        return
-    for stack in stacks_in(root, PROJECT):
-        if learner_of(class_stack, stack) is not None:
-            for leftover in clear_interrupted_writes(root, PROJECT, stack):
-                print(f"==> {stack}: removed {leftover.name}, left by a run killed while it wrote the stack's state")
+    root, stacks = learner_stacks_in_file_backend(class_stack)
+    for stack in stacks:
+        for leftover in clear_interrupted_writes(root, PROJECT, stack) if root is not None else []:
+            print(f"==> {stack}: removed {leftover.name}, left by a run killed while it wrote the stack's state")
 
 
 def settings_file(stack: str) -> Path:
