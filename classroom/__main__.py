@@ -30,13 +30,7 @@ from pathlib import Path
 import yaml
 from pulumi import automation as auto
 
-from recovery import (
-    checkpoint_files,
-    clear_interrupted_writes,
-    file_backend_root,
-    interrupted_write_leftovers,
-    stacks_in,
-)
+from recovery import clear_interrupted_writes, file_backend_root, interrupted_writes, stacks_in
 
 from . import (
     ClassError,
@@ -273,34 +267,35 @@ def error_line(error: auto.CommandError) -> str:
     return last.removeprefix("stderr:").strip()
 
 
-def learner_stacks_in_file_backend(class_stack: str) -> tuple[Path | None, list[str]]:
-    """The file backend's directory (None for any other backend) and the learners' stacks it holds,
-    read from its files: what a stack whose state a kill cut short leaves the CLI unable to list."""
+def file_backend() -> Path | None:
+    """The directory of the backend the CLI is logged in to, when it is a file backend."""
     whoami = pulumi("whoami", "--json")
-    root = file_backend_root(json.loads(whoami.stdout).get("url", "")) if whoami.returncode == 0 else None
-    if root is None:
-        return None, []
-    return root, [stack for stack in stacks_in(root, PROJECT) if learner_of(class_stack, stack) is not None]
+    return file_backend_root(json.loads(whoami.stdout).get("url", "")) if whoami.returncode == 0 else None
+
+
+def learner_stacks_in(root: Path, class_stack: str) -> list[str]:
+    """The learners' stacks a file backend holds, read from its files: what a stack whose state a
+    kill cut short leaves the CLI unable to list."""
+    return [stack for stack in stacks_in(root, PROJECT) if learner_of(class_stack, stack) is not None]
 
 
 def stacks_with_interrupted_writes(class_stack: str) -> list[str]:
     """The learners' stacks a run killed while it wrote their state left unreadable."""
-    root, stacks = learner_stacks_in_file_backend(class_stack)
-    return [
-        stack
-        for stack in stacks
-        if root is not None
-        and any(interrupted_write_leftovers(checkpoint) for checkpoint in checkpoint_files(root, PROJECT, stack))
-    ]
+    root = file_backend()
+    if root is None:
+        return []
+    return [stack for stack in learner_stacks_in(root, class_stack) if interrupted_writes(root, PROJECT, stack)]
 
 
 def clear_interrupted_writes_of_class(class_stack: str) -> None:
     """A learner's stack whose state write a kill cut short cannot be read, nor the backend's stacks
     listed: on a file backend, clears what such writes left behind first, for every learner's stack
     no running process holds (the rest of each learner's repair is scripts/recover.sh's)."""
-    root, stacks = learner_stacks_in_file_backend(class_stack)
-    for stack in stacks:
-        for leftover in clear_interrupted_writes(root, PROJECT, stack) if root is not None else []:
+    root = file_backend()
+    if root is None:
+        return
+    for stack in learner_stacks_in(root, class_stack):
+        for leftover in clear_interrupted_writes(root, PROJECT, stack):
             print(f"==> {stack}: removed {leftover.name}, left by a run killed while it wrote the stack's state")
 
 

@@ -215,17 +215,22 @@ def _is_json_object(path: Path) -> bool:
         return False
 
 
-def clear_interrupted_writes(root: Path, project: str, stack: str) -> list[Path]:
-    """Removes what writes of ``stack``'s state cut short left behind (see
-    `interrupted_write_leftovers`), unless a process that may still run holds one of its locks.
-    Returns what it removed."""
-    if any(lock.holder_alive() for lock in stack_locks(root, project, stack)):
-        return []
-    removed = [
+def interrupted_writes(root: Path, project: str, stack: str) -> list[Path]:
+    """What writes of ``stack``'s state cut short left behind, beside each of its state files (see
+    `interrupted_write_leftovers`); empty when the stack reads as its last whole state."""
+    return [
         leftover
         for checkpoint in checkpoint_files(root, project, stack)
         for leftover in interrupted_write_leftovers(checkpoint)
     ]
+
+
+def clear_interrupted_writes(root: Path, project: str, stack: str) -> list[Path]:
+    """Removes what writes of ``stack``'s state cut short left behind (`interrupted_writes`), unless
+    a process that may still run holds one of its locks. Returns what it removed."""
+    if any(lock.holder_alive() for lock in stack_locks(root, project, stack)):
+        return []
+    removed = interrupted_writes(root, project, stack)
     for leftover in removed:
         leftover.unlink()
     return removed

@@ -17,6 +17,7 @@ from recovery import (
     checkpoint_files,
     file_backend_root,
     interrupted_write_leftovers,
+    interrupted_writes,
     kube_context,
     object_ref,
     pending_creates,
@@ -201,3 +202,7 @@ def test_what_a_state_write_cut_short_leaves_is_found_and_nothing_else(tmp_path:
     ]
     # Another stack's whole attributes are kept; its temporary file is its own.
     assert [p.name for p in interrupted_write_leftovers(stacks / "dev-b.json")] == ["dev-b.json.5a.tmp"]
+    # A stack's leftovers are those of its state files; a stack written whole has none.
+    assert interrupted_writes(tmp_path, "multi-container-patterns", "dev") == interrupted_write_leftovers(checkpoint)
+    (stacks / "dev-c.json").write_text('{"version": 3, "checkpoint": {}}')
+    assert interrupted_writes(tmp_path, "multi-container-patterns", "dev-c") == []
