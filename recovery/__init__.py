@@ -13,7 +13,8 @@ cancelled after its request reached the API server.
 
 `python -m recovery` (scripts/recover.sh) removes the lock only when the process that holds it is
 gone, deletes each pending create's object from the cluster when it is there, and each object of
-the lab's labels in the stack's namespaces that the state does not record (nothing the state
+any kind that the provider wrote with the lab's labels in the stack's namespaces and the state
+does not record (nothing the state
 records can depend on either: the engine creates a dependent only after recording what it depends
 on), and clears the pending creates. The next `up` then creates them again, each once.
 """
@@ -97,22 +98,36 @@ def recorded_objects(deployment: Mapping[str, Any]) -> set[ObjectRef]:
     }
 
 
-def sweep_scope(recorded: set[ObjectRef], creates: Iterable[PendingCreate]) -> tuple[list[str], list[str]]:
-    """Where objects the state does not record may be: the namespaces the state records, and the
-    kinds (as kubectl names them) of the objects the stack makes there, recorded or pending."""
-    namespaces = sorted(o.name for o in recorded if o.resource == "Namespace")
-    pending = [c.object for c in creates if c.object is not None]
-    kinds = {o.resource for o in [*recorded, *pending] if o.namespace is not None}
-    return namespaces, sorted(kinds)
+def sweep_namespaces(recorded: set[ObjectRef]) -> list[str]:
+    """Where objects the state does not record may be: the namespaces the state records. Every
+    namespaced kind is looked at there, not only the kinds the state records: a run stopped right
+    after its namespace may have sent the create of an object of any kind."""
+    return sorted(o.name for o in recorded if o.resource == "Namespace")
+
+
+# The provider's field manager: `pulumi-kubernetes` with client-side apply, `pulumi-kubernetes-<id>`
+# with server-side apply.
+PROVIDER_FIELD_MANAGER = "pulumi-kubernetes"
+
+
+def written_by_the_provider(metadata: Mapping[str, Any]) -> bool:
+    """Whether Pulumi's Kubernetes provider wrote the object (`managedFields`, as `kubectl get
+    --show-managed-fields` lists them): not a controller's object that copies the labels of its
+    source (a Service's Endpoints), nor one a learner made during the lab."""
+    return any(
+        str(entry.get("manager", "")).startswith(PROVIDER_FIELD_MANAGER)
+        for entry in metadata.get("managedFields") or []
+    )
 
 
 def unrecorded(items: Iterable[Mapping[str, Any]], recorded: set[ObjectRef]) -> list[ObjectRef]:
-    """Of the listed objects (`kubectl get -o json` items), those the state does not record,
-    leaving out what controllers made (a Deployment's ReplicaSets and pods)."""
+    """Of the listed objects (`kubectl get --show-managed-fields -o json` items), those the provider
+    wrote and the state does not record, leaving out what controllers made (a Deployment's
+    ReplicaSets and pods)."""
     found = []
     for item in items:
         metadata = item["metadata"]
-        if metadata.get("ownerReferences"):
+        if metadata.get("ownerReferences") or not written_by_the_provider(metadata):
             continue
         api_version = item["apiVersion"]
         group, _, version = api_version.rpartition("/")
@@ -152,10 +167,21 @@ class Lock:
             return False
         except PermissionError:
             return True
-        return True
+        return not _is_zombie(self.pid)
 
     def describe(self) -> str:
         return f"pid {self.pid} of {self.username}@{self.hostname} since {self.timestamp} ({self.path})"
+
+
+def _is_zombie(pid: int) -> bool:
+    """Whether the process has ended and only waits for its parent to collect its exit status (a
+    killed CLI whose parent was killed too, until init collects it): it holds nothing any more."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # pid (comm) state ...: comm may hold spaces and parentheses.
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def file_backend_root(backend_url: str) -> Path | None:

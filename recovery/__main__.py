@@ -20,14 +20,13 @@ from multicontainer_patterns._labels import MANAGED_BY, PART_OF
 
 from . import (
     ObjectRef,
-    PendingCreate,
     clear_interrupted_writes,
     file_backend_root,
     kube_context,
     pending_creates,
     recorded_objects,
     stack_locks,
-    sweep_scope,
+    sweep_namespaces,
     unrecorded,
 )
 
@@ -88,13 +87,20 @@ def kubectl_command(context: str | None) -> list[str]:
     return ["kubectl", *(["--context", context] if context else [])]
 
 
-def stray_objects(recorded: set[ObjectRef], creates: Sequence[PendingCreate], context: str | None) -> list[ObjectRef]:
-    """The lab's objects in the stack's namespaces that its state does not record."""
-    namespaces, kinds = sweep_scope(recorded, creates)
+def stray_objects(recorded: set[ObjectRef], context: str | None) -> list[ObjectRef]:
+    """The lab's objects in the stack's namespaces, of any kind, that its state does not record."""
+    namespaces = sweep_namespaces(recorded)
+    if not namespaces:
+        return []
+    kubectl = kubectl_command(context)
+    kinds = run([*kubectl, "api-resources", "--namespaced", "--verbs=list,delete", "-o", "name"])
+    if kinds.returncode != 0:
+        raise RecoveryError(f"kubectl could not list the cluster's kinds:\n{kinds.stderr}")
+    listed_kinds = ",".join(kinds.stdout.split())
     found: list[ObjectRef] = []
-    for namespace in namespaces if kinds else []:
+    for namespace in namespaces:
         listed = run(
-            [*kubectl_command(context), "get", ",".join(kinds), "-n", namespace, "-l", LAB_SELECTOR, "-o", "json"]
+            [*kubectl, "get", listed_kinds, "-n", namespace, "-l", LAB_SELECTOR, "--show-managed-fields", "-o", "json"]
         )
         if listed.returncode != 0:
             raise RecoveryError(f"kubectl could not list namespace {namespace}:\n{listed.stderr}")
@@ -128,7 +134,7 @@ def recover(stack: str) -> None:
         say(f"pending create of {create.urn}" + (f": deleting {create.object} if it exists" if create.object else ""))
     context = kube_context(deployment)
     pending = [c.object for c in creates if c.object is not None]
-    strays = [ref for ref in stray_objects(recorded_objects(deployment), creates, context) if ref not in pending]
+    strays = [ref for ref in stray_objects(recorded_objects(deployment), context) if ref not in pending]
     for ref in strays:
         say(f"{ref} is in the cluster but not in the state: deleting it")
     delete_objects([*pending, *strays], context)

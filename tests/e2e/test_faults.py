@@ -25,6 +25,7 @@ import yaml
 from pulumi import automation as auto
 
 from recovery import checkpoint_files, file_backend_root
+from recovery.__main__ import LAB_SELECTOR
 from tests import k8s
 from tests.e2e.support import ROOT, Kubectl, kubectl_resource, local_stack, run_cli
 from tests.harness import ProgramRun, run_program
@@ -49,12 +50,13 @@ GIVE_UP_WITHIN = AWAIT_TIMEOUT + 120
 
 
 def _session_members(session: int) -> list[int]:
+    """The session's processes still running (a zombie has ended: it only waits to be collected)."""
     members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError):
             # pid (comm) state ppid pgrp session ...: comm may hold spaces and parentheses.
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) == session:
+            if int(fields[3]) == session and fields[0] not in ("Z", "X"):
                 members.append(int(stat.parent.name))
     return members
 
@@ -76,6 +78,8 @@ class Run:
         for pid in _session_members(self.process.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        # What the user does next comes after the processes are gone, not while the kill lands.
+        wait_until("the run's processes to end", lambda: not _session_members(self.process.pid), timeout=30)
 
     def wait(self, timeout: float) -> int:
         """The run's exit status; fails the test when the run does not end within ``timeout``."""
@@ -263,6 +267,55 @@ def test_ctrl_c_during_up_is_repaired_by_recover_and_the_next_up_converges(
     # create cancelled after its request reached the API server leaves an object without a record.
     assert not lab.state().get("pending_operations")
     lab.recover_then_up(lab.state_objects(), "Ctrl-C")
+    lab.destroy_and_assert_gone()
+
+
+# A kind the lab has one object of, with a dependent (the ambassador's Pod mounts its Secret).
+FORGOTTEN_TYPE = "kubernetes:core/v1:Secret"
+
+
+def test_recover_deletes_what_the_provider_wrote_of_a_kind_the_state_no_longer_records_and_nothing_else(
+    make_lab: Callable[[str], Lab], kubectl: Kubectl
+) -> None:
+    """Objects the provider wrote that the state does not record, of a kind the state records none
+    of (what a run stopped right after its namespace can leave): scripts/recover.sh deletes them.
+    What a controller made with the lab's labels (a Service's Endpoints) and an object made with
+    kubectl with the lab's labels stay; the next `up` makes the forgotten objects again."""
+    lab = make_lab("forgotten")
+    lab.cli("up", "--yes", "--skip-preview")
+    resources = lab.state()["resources"]
+    [secret] = [r for r in resources if r["type"] == FORGOTTEN_TYPE]
+    lab.cli("state", "delete", secret["urn"], "--target-dependents", "--yes")
+    recorded = lab.state_objects()
+    forgotten = set(lab.objects()) - set(recorded)
+    assert f"Secret/{secret['outputs']['metadata']['name']}" in forgotten
+    assert not any(r["type"] == FORGOTTEN_TYPE for r in lab.state()["resources"])
+
+    kubectl.run("create", "configmap", "notes", "-n", lab.namespace, "--from-literal=mine=yes")
+    kubectl.run("label", "configmap", "notes", "-n", lab.namespace, *LAB_SELECTOR.split(","))
+    kept = {
+        f"{item['kind']}/{item['metadata']['name']}": item["metadata"]["uid"]
+        for item in kubectl.get("endpoints,configmap", "-n", lab.namespace, "-l", LAB_SELECTOR)["items"]
+        if item["kind"] == "Endpoints" or item["metadata"]["name"] == "notes"
+    }
+    assert "ConfigMap/notes" in kept
+    assert any(key.startswith("Endpoints/") for key in kept), kept
+
+    recovered = lab.recover()
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    for key in forgotten:
+        kind, name = key.split("/")
+        assert f"{kind} {lab.namespace}/{name} is in the cluster but not in the state" in recovered.stdout
+    assert set(lab.objects()) - {"ConfigMap/notes"} == set(recorded), recovered.stdout
+    still = {
+        f"{item['kind']}/{item['metadata']['name']}": item["metadata"]["uid"]
+        for item in kubectl.get("endpoints,configmap", "-n", lab.namespace, "-l", LAB_SELECTOR)["items"]
+    }
+    assert {key: still.get(key) for key in kept} == kept, recovered.stdout
+
+    kubectl.run("delete", "configmap", "notes", "-n", lab.namespace)
+    lab.cli("up", "--yes", "--skip-preview")
+    lab.assert_converged()
     lab.destroy_and_assert_gone()
 
 
