@@ -14,9 +14,9 @@ cancelled after its request reached the API server.
 `python -m recovery` (scripts/recover.sh) removes the lock only when the process that holds it is
 gone, deletes each pending create's object from the cluster when it is there, and each object of
 any kind that the provider wrote with the lab's labels in the stack's namespaces and the state
-does not record (nothing the state
-records can depend on either: the engine creates a dependent only after recording what it depends
-on), and clears the pending creates. The next `up` then creates them again, each once.
+does not record (nothing the state records can depend on either: the engine creates a dependent
+only after recording what it depends on), and clears the pending creates. The next `up` then
+creates them again, each once.
 """
 
 from __future__ import annotations
@@ -167,21 +167,30 @@ class Lock:
             return False
         except PermissionError:
             return True
-        return not _is_zombie(self.pid)
+        stat = process_stat(self.pid)
+        # Without /proc (macOS), a process kill(0) finds counts as running.
+        return stat is None or not has_ended(stat)
 
     def describe(self) -> str:
         return f"pid {self.pid} of {self.username}@{self.hostname} since {self.timestamp} ({self.path})"
 
 
-def _is_zombie(pid: int) -> bool:
-    """Whether the process has ended and only waits for its parent to collect its exit status (a
-    killed CLI whose parent was killed too, until init collects it): it holds nothing any more."""
+def process_stat(pid: int) -> list[str] | None:
+    """The fields of `/proc/<pid>/stat` after the command's name (state, ppid, pgrp, session, ...);
+    None when there is no such process."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return False
+        return None
     # pid (comm) state ...: comm may hold spaces and parentheses.
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    return stat.rsplit(")", 1)[1].split()
+
+
+def has_ended(stat: list[str]) -> bool:
+    """Whether a process (its `process_stat`) has ended and only waits for its parent to collect its
+    exit status (a killed CLI whose parent was killed too, until init collects it): a zombie holds
+    nothing any more."""
+    return stat[0] in ("Z", "X")
 
 
 def file_backend_root(backend_url: str) -> Path | None:

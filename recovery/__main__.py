@@ -93,14 +93,14 @@ def stray_objects(recorded: set[ObjectRef], context: str | None) -> list[ObjectR
     if not namespaces:
         return []
     kubectl = kubectl_command(context)
-    kinds = run([*kubectl, "api-resources", "--namespaced", "--verbs=list,delete", "-o", "name"])
-    if kinds.returncode != 0:
-        raise RecoveryError(f"kubectl could not list the cluster's kinds:\n{kinds.stderr}")
-    listed_kinds = ",".join(kinds.stdout.split())
+    resources = run([*kubectl, "api-resources", "--namespaced", "--verbs=list,delete", "-o", "name"])
+    if resources.returncode != 0:
+        raise RecoveryError(f"kubectl could not list the cluster's kinds:\n{resources.stderr}")
+    kinds = ",".join(resources.stdout.split())
     found: list[ObjectRef] = []
     for namespace in namespaces:
         listed = run(
-            [*kubectl, "get", listed_kinds, "-n", namespace, "-l", LAB_SELECTOR, "--show-managed-fields", "-o", "json"]
+            [*kubectl, "get", kinds, "-n", namespace, "-l", LAB_SELECTOR, "--show-managed-fields", "-o", "json"]
         )
         if listed.returncode != 0:
             raise RecoveryError(f"kubectl could not list namespace {namespace}:\n{listed.stderr}")

@@ -17,11 +17,13 @@ from recovery import (
     Lock,
     checkpoint_files,
     file_backend_root,
+    has_ended,
     interrupted_write_leftovers,
     interrupted_writes,
     kube_context,
     object_ref,
     pending_creates,
+    process_stat,
     recorded_objects,
     stack_locks,
     sweep_namespaces,
@@ -140,9 +142,9 @@ def test_a_lock_of_a_process_that_ended_and_was_not_yet_collected_is_dead(tmp_pa
     collects its exit status: it holds nothing any more."""
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
-        stat = Path(f"/proc/{child.pid}/stat")
         for _ in range(500):
-            if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            stat = process_stat(child.pid)
+            if stat is not None and has_ended(stat):
                 break
             time.sleep(0.01)
         else:

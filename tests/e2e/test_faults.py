@@ -24,7 +24,7 @@ import pytest
 import yaml
 from pulumi import automation as auto
 
-from recovery import checkpoint_files, file_backend_root
+from recovery import checkpoint_files, file_backend_root, has_ended, process_stat
 from recovery.__main__ import LAB_SELECTOR
 from tests import k8s
 from tests.e2e.support import ROOT, Kubectl, kubectl_resource, local_stack, run_cli
@@ -52,12 +52,11 @@ GIVE_UP_WITHIN = AWAIT_TIMEOUT + 120
 def _session_members(session: int) -> list[int]:
     """The session's processes still running (a zombie has ended: it only waits to be collected)."""
     members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            # pid (comm) state ppid pgrp session ...: comm may hold spaces and parentheses.
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) == session and fields[0] not in ("Z", "X"):
-                members.append(int(stat.parent.name))
+    for pid in (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()):
+        stat = process_stat(pid)
+        # state ppid pgrp session ...
+        if stat is not None and int(stat[3]) == session and not has_ended(stat):
+            members.append(pid)
     return members
 
 
@@ -291,13 +290,14 @@ def test_recover_deletes_what_the_provider_wrote_of_a_kind_the_state_no_longer_r
     assert f"Secret/{secret['outputs']['metadata']['name']}" in forgotten
     assert not any(r["type"] == FORGOTTEN_TYPE for r in lab.state()["resources"])
 
+    def labelled() -> dict[str, str]:
+        """kind/name -> uid of the Endpoints and ConfigMaps with the lab's labels."""
+        listed = kubectl.get("endpoints,configmap", "-n", lab.namespace, "-l", LAB_SELECTOR)["items"]
+        return {f"{item['kind']}/{item['metadata']['name']}": item["metadata"]["uid"] for item in listed}
+
     kubectl.run("create", "configmap", "notes", "-n", lab.namespace, "--from-literal=mine=yes")
     kubectl.run("label", "configmap", "notes", "-n", lab.namespace, *LAB_SELECTOR.split(","))
-    kept = {
-        f"{item['kind']}/{item['metadata']['name']}": item["metadata"]["uid"]
-        for item in kubectl.get("endpoints,configmap", "-n", lab.namespace, "-l", LAB_SELECTOR)["items"]
-        if item["kind"] == "Endpoints" or item["metadata"]["name"] == "notes"
-    }
+    kept = {key: uid for key, uid in labelled().items() if key.startswith("Endpoints/") or key == "ConfigMap/notes"}
     assert "ConfigMap/notes" in kept
     assert any(key.startswith("Endpoints/") for key in kept), kept
 
@@ -307,10 +307,7 @@ def test_recover_deletes_what_the_provider_wrote_of_a_kind_the_state_no_longer_r
         kind, name = key.split("/")
         assert f"{kind} {lab.namespace}/{name} is in the cluster but not in the state" in recovered.stdout
     assert set(lab.objects()) - {"ConfigMap/notes"} == set(recorded), recovered.stdout
-    still = {
-        f"{item['kind']}/{item['metadata']['name']}": item["metadata"]["uid"]
-        for item in kubectl.get("endpoints,configmap", "-n", lab.namespace, "-l", LAB_SELECTOR)["items"]
-    }
+    still = labelled()
     assert {key: still.get(key) for key in kept} == kept, recovered.stdout
 
     kubectl.run("delete", "configmap", "notes", "-n", lab.namespace)
