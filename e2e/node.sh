@@ -102,7 +102,7 @@ preflight() {
 	[ "$(id -u)" -eq 0 ] || die "the real node needs root (network namespace, mounts, cgroups)"
 	[ "$(uname -s)" = Linux ] || die "the real node needs Linux"
 	for tool in ip nsenter socat nft iptables ipset openssl curl mount umount; do
-		command -v "$tool" >/dev/null || die "$tool is required (e2e/install-node-deps.sh installs it)"
+		command -v "$tool" >/dev/null || die "$tool is required (scripts/install-debian-packages.sh with e2e/debian-packages.txt installs it)"
 	done
 	for b in kubelet kube-proxy containerd containerd-shim-runc-v2 ctr runc coredns kube-router; do
 		[ -x "$E2E_BIN_DIR/$b" ] || die "$E2E_BIN_DIR/$b is missing (run e2e/install-toolchain.sh)"

@@ -1,20 +1,26 @@
 """A pod of the lab, as the program renders it, run on this machine: its containers' commands,
-environment, volumes and users, with busybox (Debian's busybox-static, the binary of the busybox
-image the end-to-end suite builds) in place of the image. It is how the unit tests run the lab's
-shell scripts for what they do, in seconds.
+environment, volumes, users, groups and ports, with busybox and nginx (the distribution's packages
+the end-to-end suite's images are built from, unpacked by ``tests.packages``) in place of the
+images. It is how the unit tests run the lab's shell scripts and nginx configs for what they do, in
+seconds, as any user.
 
 The pod gets a network namespace of its own (its loopback only: nothing it sends leaves it) and
 each container a mount namespace and a root directory of its own, holding busybox's applets, the
 pod's volumes at the container's mount paths (emptyDirs shared between containers as in a pod,
-ConfigMaps as their files) and, first on ``PATH``, any stub commands the test gives. Init containers
-run one after the other to completion, then the containers together. As root each container runs as
-its ``runAsUser``/``runAsGroup`` with the pod's ``fsGroup`` as a supplementary group; otherwise the
-pod runs in a user namespace of its own, as its root."""
+ConfigMaps and Secrets as their files) and, first on ``PATH``, any stub commands the test gives.
+Init containers run one after the other to completion, then the containers together. Each container
+runs as its ``runAsUser``/``runAsGroup`` with the pod's ``fsGroup`` as a supplementary group. As
+root that is the machine's ids; any other user runs the pod in a user namespace of its own whose ids
+0 to 65535 are the user (0) and the user's subordinate ids (``/etc/subuid``, ``/etc/subgid``, mapped
+by ``newuidmap`` and ``newgidmap``), as rootless container engines do. ``unavailable()`` says why a
+pod cannot run on this machine, and what to do."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import pwd
 import shlex
 import shutil
 import signal
@@ -29,15 +35,34 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-BUSYBOX = Path("/bin/busybox")
+from tests import packages
+
 STUB_DIR = "/stubs"
 PATH = f"{STUB_DIR}:/bin"
 DEVICES = ("null", "zero", "full", "random", "urandom")
 
 
+# The ids a pod may use: 0 to 65535 (the lab's highest is nobody's, 65534).
+POD_IDS = 65536
+# Where the machine gives each user their subordinate user and group ids (shadow's files).
+SUBUID = Path("/etc/subuid")
+SUBGID = Path("/etc/subgid")
+# How a skipped behaviour test's reason begins (README: Test it).
+UNAVAILABLE = "the lab's pods cannot run on this machine"
+
+
+def _rootfs() -> Path:
+    return packages.rootfs()
+
+
+def _busybox() -> Path:
+    root = _rootfs()
+    return next(p for p in (root / "bin" / "busybox", root / "usr" / "bin" / "busybox") if p.exists())
+
+
 @cache
 def _applets() -> tuple[str, ...]:
-    listed = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True, timeout=10)
+    listed = subprocess.run([str(_busybox()), "--list"], capture_output=True, text=True, check=True, timeout=10)
     return tuple(name for name in listed.stdout.split() if name != "busybox")
 
 
@@ -54,13 +79,18 @@ class Image:
         """Fill ``root``; returns the mounts that complete it."""
         if not self.nginx:
             return []
-        # Debian's nginx (the e2e image's package) from this machine's /usr, with the image's own
-        # configuration, pages and user.
-        for link, target in (("lib", "usr/lib"), ("lib64", "usr/lib64"), ("sbin", "usr/sbin")):
-            (root / link).symlink_to(target)
-        (root / "usr").mkdir()
+        # The distribution's nginx (the e2e image's package) with its libraries, unpacked, with the
+        # image's own configuration, pages and user.
+        packaged = _rootfs()
+        mounts = []
+        for top in ("usr", "lib", "lib64", "sbin"):
+            if (packaged / top).is_dir() and not (packaged / top).is_symlink():
+                (root / top).mkdir()
+                mounts.append(f"mount --bind {shlex.quote(str(packaged / top))} {shlex.quote(str(root / top))}")
+            else:  # a merged /usr
+                (root / top).symlink_to(f"usr/{top}")
         shutil.copytree(NGINX_IMAGE_ROOTFS / "etc", root / "etc")
-        shutil.copy("/etc/nginx/mime.types", root / "etc" / "nginx" / "mime.types")
+        shutil.copy(packaged / "etc" / "nginx" / "mime.types", root / "etc" / "nginx" / "mime.types")
         (root / "var" / "log" / "nginx").mkdir(parents=True)
         (root / "var" / "log" / "nginx").chmod(0o777)  # the image sends its logs to the container's output
         (root / "var" / "lib" / "nginx").mkdir(parents=True)
@@ -70,7 +100,7 @@ class Image:
         (root / "etc" / "group").write_text("root:x:0:\nnginx:x:101:\n")
         html = NGINX_IMAGE_ROOTFS / "usr" / "share" / "nginx" / "html"
         return [
-            f"mount --rbind /usr {shlex.quote(str(root / 'usr'))}",
+            *mounts,
             f"mount --bind {shlex.quote(str(html))} {shlex.quote(str(root / 'usr/share/nginx/html'))}",
         ]
 
@@ -173,14 +203,13 @@ def _container_script(
     volumes: Mapping[str, Path],
     pod_security: Mapping[str, Any],
     log: Path,
-    as_root: bool,
 ) -> str:
-    """The shell lines that start ``container`` in its own mount namespace and root."""
+    """The shell lines that start ``container`` in its own mount namespace and root, as its user."""
     image = _image(container["image"])
     (root / "bin").mkdir(parents=True)
     (root / "tmp").mkdir(mode=0o1777)
     (root / "tmp").chmod(0o1777)
-    shutil.copy(BUSYBOX, root / "bin" / "busybox")
+    shutil.copy(_busybox(), root / "bin" / "busybox")
     for applet in _applets():
         (root / "bin" / applet).symlink_to("busybox")
     binds = image.prepare(root)
@@ -193,10 +222,9 @@ def _container_script(
         target = root / mount["mountPath"].lstrip("/")
         target.mkdir(parents=True, exist_ok=True)
         source = volumes[mount["name"]]
-        options = "bind,ro" if mount.get("readOnly") else "bind"
         binds.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(str(target))}")
         if mount.get("readOnly"):
-            binds.append(f"mount -o remount,{options} {shlex.quote(str(target))}")
+            binds.append(f"mount -o remount,bind,ro {shlex.quote(str(target))}")
     stubs = root / STUB_DIR.lstrip("/")
     stubs.mkdir(exist_ok=True)
     env = {"PATH": image.path, "HOME": "/tmp"} | {e["name"]: str(e["value"]) for e in container.get("env") or []}
@@ -205,7 +233,7 @@ def _container_script(
     user = security.get("runAsUser", pod_security.get("runAsUser"))
     group = security.get("runAsGroup", pod_security.get("runAsGroup", user))
     chroot = [shutil.which("chroot") or "/usr/sbin/chroot"]
-    if as_root and user is not None:
+    if user is not None:
         chroot.append(f"--userspec={int(user)}:{int(group)}")
         if pod_security.get("fsGroup") is not None:
             chroot.append(f"--groups={int(pod_security['fsGroup'])}")
@@ -221,6 +249,195 @@ def _container_script(
     return f"unshare --mount --fork sh -c {shlex.quote(inner)} >{shlex.quote(str(log))} 2>&1"
 
 
+@dataclass(frozen=True)
+class _IdMap:
+    """The pod's ids 0 to POD_IDS - 1 as the machine sees them: 0 is the user, the rest their
+    subordinate ids."""
+
+    uid: int
+    gid: int
+    subuid: int
+    subgid: int
+
+    def apply(self, pid: int) -> None:
+        """Maps the ids of ``pid``'s user namespace (newuidmap and newgidmap check the ranges)."""
+        for tool, own, first in (("newuidmap", self.uid, self.subuid), ("newgidmap", self.gid, self.subgid)):
+            subprocess.run(
+                [tool, str(pid), "0", str(own), "1", "1", str(first), str(POD_IDS - 1)],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=10,
+            )
+
+
+def _subordinate(path: Path, user: str, uid: int) -> int | None:
+    """The first id of a range of ``path`` (/etc/subuid or /etc/subgid) of the user's with room for
+    the pod's ids."""
+    if not path.exists():
+        return None
+    for line in path.read_text().splitlines():
+        fields = line.strip().split(":")
+        if len(fields) == 3 and fields[0] in (user, str(uid)) and int(fields[2]) >= POD_IDS - 1:
+            return int(fields[1])
+    return None
+
+
+def _free_subordinate_ids() -> int:
+    """The first id past every range of /etc/subuid and /etc/subgid (100000 at least)."""
+    ends = [100000]
+    for path in (SUBUID, SUBGID):
+        for line in path.read_text().splitlines() if path.exists() else []:
+            fields = line.strip().split(":")
+            if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+                ends.append(int(fields[1]) + int(fields[2]))
+    return max(ends)
+
+
+def _sysctl(name: str) -> str | None:
+    path = Path("/proc/sys") / name.replace(".", "/")
+    return path.read_text().strip() if path.exists() else None
+
+
+def _start(script: str, id_map: _IdMap | None, output: Any = None) -> subprocess.Popen[bytes]:
+    """``sh -c script`` in a network and mount namespace of its own (as root), or in a user
+    namespace of its own with ``id_map`` whose root makes them (any other user)."""
+    namespaces = ["unshare", "--net", "--mount", "--fork", "sh", "-c", script]
+    if id_map is None:
+        return subprocess.Popen(namespaces, stdout=output, stderr=output, start_new_session=True)
+    # The new user namespace's process waits for its ids to be mapped before it goes on: only then
+    # is it root there, with the capabilities that make the other namespaces and mounts.
+    process = subprocess.Popen(
+        ["unshare", "--user", "sh", "-c", 'read -r _ && exec "$@" </dev/null', "sh", *namespaces],
+        stdin=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
+        start_new_session=True,
+    )
+    assert process.stdin is not None
+    own = os.readlink("/proc/self/ns/user")
+    deadline = time.monotonic() + 10
+    try:
+        while os.readlink(f"/proc/{process.pid}/ns/user") == own:
+            assert process.poll() is None, "unshare --user failed"
+            assert time.monotonic() < deadline, "unshare --user did not make a user namespace"
+            time.sleep(0.005)
+        id_map.apply(process.pid)
+        process.stdin.write(b"go\n")
+        process.stdin.close()
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    return process
+
+
+def _run(script: str, id_map: _IdMap | None) -> tuple[int, str]:
+    """``_start`` waited for: its exit status and what it wrote."""
+    with tempfile.TemporaryFile() as output:
+        process = _start(script, id_map, output)
+        try:
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        output.seek(0)
+        return process.returncode, output.read().decode(errors="replace")
+
+
+def _user() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return getpass.getuser()
+
+
+def _id_map() -> _IdMap | None:
+    """None as root; the user's ids otherwise (unavailable() says when they are lacking)."""
+    if os.geteuid() == 0:
+        return None
+    uid, gid, user = os.getuid(), os.getgid(), _user()
+    subuid = _subordinate(SUBUID, user, uid)
+    subgid = _subordinate(SUBGID, user, uid)
+    assert subuid is not None, unavailable()
+    assert subgid is not None, unavailable()
+    return _IdMap(uid, gid, subuid, subgid)
+
+
+# The settings that keep a user who is not root from making a pod's namespaces: (setting, the value
+# that forbids it, what that means, the value that allows it).
+_USER_NAMESPACE_SETTINGS = (
+    ("user.max_user_namespaces", "0", "user namespaces are off", "15000"),
+    ("kernel.unprivileged_userns_clone", "0", "unprivileged user namespaces are off", "1"),
+    (
+        "kernel.apparmor_restrict_unprivileged_userns",
+        "1",
+        "AppArmor keeps unprivileged user namespaces from mounting",
+        "0",
+    ),
+)
+
+
+def _what_the_user_lacks() -> str | None:
+    """What keeps a user who is not root from mapping a pod's ids, and what to do."""
+    user = _user()
+    missing = [tool for tool in ("newuidmap", "newgidmap", "unshare", "nsenter") if shutil.which(tool) is None]
+    if missing:
+        return (
+            f"{' and '.join(missing)} missing; install them as root: apt-get install uidmap util-linux "
+            "(rootless container engines need them too)"
+        )
+    for path in (SUBUID, SUBGID):
+        if _subordinate(path, user, os.getuid()) is None:
+            first = _free_subordinate_ids()
+            last = first + POD_IDS - 1
+            return (
+                f"{path} gives {user} no range of {POD_IDS - 1} subordinate ids; as root: "
+                f"usermod --add-subuids {first}-{last} --add-subgids {first}-{last} {user}"
+            )
+    for setting, forbidding, meaning, allowing in _USER_NAMESPACE_SETTINGS:
+        if _sysctl(setting) == forbidding:
+            return f"{meaning} ({setting} = {forbidding}); as root: sysctl -w {setting}={allowing}"
+    return None
+
+
+def _why_not() -> str | None:
+    """What keeps pods from running here, and what to do about it; None when nothing does."""
+    if sys.platform != "linux":
+        return "pods run in Linux namespaces; run the tests on Linux"
+    try:
+        busybox = _busybox()
+    except packages.FetchError as error:
+        return f"the packages the pods run could not be fetched ({error})"
+    if os.geteuid() != 0 and (lacking := _what_the_user_lacks()) is not None:
+        return lacking
+    # What a pod does: its loopback, a port below 1024, mounts, and a container's own ids.
+    with tempfile.TemporaryDirectory() as scratch:
+        status, output = _run(
+            f"{busybox} ip link set lo up && {busybox} sysctl -qw net.ipv4.ip_unprivileged_port_start=80"
+            f" && mount -t tmpfs probe {shlex.quote(scratch)}"
+            f" && {shutil.which('chroot') or '/usr/sbin/chroot'} --userspec=65534:65534 --groups=10101 / true",
+            _id_map(),
+        )
+    return None if status == 0 else f"a pod's namespaces could not be made: {output.strip()}"
+
+
+@cache
+def unavailable() -> str | None:
+    """Why the lab's pods cannot run on this machine and what to do (a sentence beginning with
+    UNAVAILABLE), or None when they can."""
+    why = _why_not()
+    return None if why is None else f"{UNAVAILABLE}: {why}"
+
+
+def _remove(directory: Path, id_map: _IdMap | None) -> None:
+    """The pod's directory, with the files its containers made under their own ids."""
+    if id_map is not None:  # those are not the user's: the pod's root removes them
+        _run(f"rm -rf {shlex.quote(str(directory))}", id_map)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 @contextmanager
 def run_pod(
     spec: Mapping[str, Any],
@@ -233,12 +450,15 @@ def run_pod(
     """Run the pod ``spec`` until the block ends. ``config_maps`` and ``secrets``: the data of each
     ConfigMap and Secret its volumes name; ``stubs``: command name to a busybox shell script put
     first on every container's PATH; ``env``: per container, variables added to (or overriding) its own."""
-    assert BUSYBOX.exists(), f"{BUSYBOX} is missing: scripts/test.sh installs Debian's busybox-static"
-    as_root = os.geteuid() == 0
+    assert unavailable() is None, unavailable()
+    id_map = _id_map()
+    busybox = shlex.quote(str(_busybox()))
     directory = Path(tempfile.mkdtemp(prefix="pod-"))
     directory.chmod(0o755)
     (directory / "logs").mkdir()
-    fs_group = (spec.get("securityContext") or {}).get("fsGroup")
+    pod_security = spec.get("securityContext") or {}
+    fs_group = pod_security.get("fsGroup")
+    lines = ["set -u"]
     volumes: dict[str, Path] = {}
     for volume in spec.get("volumes") or []:
         path = directory / "volumes" / volume["name"]
@@ -255,15 +475,14 @@ def run_pod(
             for key, text in (secrets or {})[volume["secret"]["secretName"]].items():
                 (path / key).write_text(text)
                 (path / key).chmod(mode)
-                if os.geteuid() == 0 and fs_group is not None:
-                    os.chown(path / key, 0, int(fs_group))
+                if fs_group is not None:
+                    lines.append(f"chown 0:{int(fs_group)} {shlex.quote(str(path / key))}")
         else:
             raise AssertionError(f"volume {volume['name']}: only emptyDir, configMap and secret volumes are run here")
         volumes[volume["name"]] = path
-    pod_security = spec.get("securityContext") or {}
-    lines = ["set -u", "ip link set lo up"]
+    lines.append(f"{busybox} ip link set lo up")
     for sysctl in pod_security.get("sysctls") or []:
-        lines.append(f"sysctl -qw {shlex.quote(sysctl['name'] + '=' + str(sysctl['value']))}")
+        lines.append(f"{busybox} sysctl -qw {shlex.quote(sysctl['name'] + '=' + str(sysctl['value']))}")
 
     def start(container: Mapping[str, Any]) -> str:
         name = container["name"]
@@ -279,7 +498,6 @@ def run_pod(
             volumes=volumes,
             pod_security=pod_security,
             log=directory / "logs" / f"{name}.log",
-            as_root=as_root,
         )
         for stub, text in (stubs or {}).items():
             path = root / STUB_DIR.lstrip("/") / stub
@@ -295,12 +513,9 @@ def run_pod(
             lines.append(f'{start(container)}; [ "$(cat {directory}/logs/{container["name"]}.exit)" = 0 ] || exit 1')
     lines += [f"( {start(container)} ) &" for container in spec["containers"]]
     lines.append("wait")
-    namespaces = ["unshare", "--net", "--mount", "--fork"]
-    if not as_root:
-        namespaces[1:1] = ["--user", "--map-root-user"]
-    process = subprocess.Popen([*namespaces, "sh", "-c", "\n".join(lines)], start_new_session=True)
+    process = _start("\n".join(lines), id_map)
     try:
-        # unshare's child is the first process in the namespaces.
+        # The first process in the pod's namespaces: the child of the unshare that made them.
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
         deadline = time.monotonic() + 10
         while not children.read_text().split():
@@ -311,4 +526,25 @@ def run_pod(
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        shutil.rmtree(directory, ignore_errors=True)
+        _remove(directory, id_map)
+
+
+def main(arguments: list[str]) -> int:
+    """Says how the pods run here, or why they cannot and what to do. ``--forbidding``: each kernel
+    setting that now keeps users from making user namespaces, as ``setting=allowing value``."""
+    if arguments == ["--forbidding"]:
+        for setting, forbidding, _, allowing in _USER_NAMESPACE_SETTINGS:
+            if _sysctl(setting) == forbidding:
+                print(f"{setting}={allowing}")
+        return 0
+    why = unavailable()
+    if why is not None:
+        print(f"pods: {why}. The tests that run them are skipped.", file=sys.stderr)
+        return 1
+    how = "as root" if os.geteuid() == 0 else "in a user namespace of their own, with the user's subordinate ids"
+    print(f"pods: run {how}, with {', '.join(packages.names())} from {packages.directory()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -24,6 +24,8 @@ from tests import k8s
 from tests.harness import ProgramRun, run, run_program
 from tests.pods import RunningPod, run_pod
 
+pytestmark = pytest.mark.pods
+
 PAGE = Path(__file__).resolve().parents[1] / "e2e/toolchain/images/nginx/rootfs/usr/share/nginx/html/index.html"
 
 

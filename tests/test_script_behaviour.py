@@ -17,6 +17,8 @@ from tests import k8s
 from tests.harness import ProgramRun, run_program
 from tests.pods import RunningPod, run_pod
 
+pytestmark = pytest.mark.pods
+
 # What a Redis server answers to PING, and what it answers to anything it refuses.
 PONG = "+PONG\r\n+OK\r\n"
 REFUSED = "-ERR unknown command\r\n"

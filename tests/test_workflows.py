@@ -1,5 +1,6 @@
 """The GitHub workflows, checked offline: valid against GitHub's workflow schema (as vendored by
-check-jsonschema), running the README's commands, with least privileges and fork-safe comments.
+check-jsonschema), running the README's commands after the one setup they share (a local composite
+action, whose steps count as the job's), with least privileges and fork-safe comments.
 
 README convention: a command is the content of the first fenced code block (``` or ~~~) of the
 first Markdown heading whose text contains the word "Test" (the test command) or "Preview" (the
@@ -33,6 +34,7 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 PREVIEW = WORKFLOWS / "preview.yml"
 TEST = WORKFLOWS / "test.yml"
 README = ROOT / "README.md"
+SETUP = ROOT / ".github" / "actions" / "setup" / "action.yml"
 PULUMI_ACTION = "pulumi/actions"
 
 
@@ -44,8 +46,33 @@ def workflow(path: Path) -> dict[str, Any]:
     return json.loads(json.dumps(loaded))
 
 
+def local_action(step: dict[str, Any]) -> Path | None:
+    """The action.yml of a step that uses an action of this repository (``./path``)."""
+    uses = str(step.get("uses", ""))
+    return ROOT / uses / "action.yml" if uses.startswith("./") else None
+
+
+def expanded(job_steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps as the runner runs them: a local composite action's steps in place of its step."""
+    result = []
+    for step in job_steps:
+        action = local_action(step)
+        if action is None:
+            result.append(step)
+            continue
+        definition = workflow(action)
+        assert definition["runs"]["using"] == "composite", action
+        result.extend(expanded(definition["runs"]["steps"]))
+    return result
+
+
+def jobs(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Each job's steps, expanded."""
+    return {name: expanded(job["steps"]) for name, job in workflow(path)["jobs"].items()}
+
+
 def steps(path: Path) -> list[dict[str, Any]]:
-    return [step for job in workflow(path)["jobs"].values() for step in job["steps"]]
+    return [step for job_steps in jobs(path).values() for step in job_steps]
 
 
 def run_lines(path: Path) -> list[str]:
@@ -198,14 +225,15 @@ def test_preview_inputs() -> None:
 # --- Schema -----------------------------------------------------------------------------------
 
 
-def github_workflow_schema() -> dict[str, Any]:
-    vendored = importlib.resources.files("check_jsonschema.builtin_schemas.vendor") / "github-workflows.json"
+def github_schema(path: Path) -> dict[str, Any]:
+    name = "github-actions.json" if path.name == "action.yml" else "github-workflows.json"
+    vendored = importlib.resources.files("check_jsonschema.builtin_schemas.vendor") / name
     return json.loads(vendored.read_text())
 
 
-@pytest.mark.parametrize("path", [PREVIEW, TEST], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [PREVIEW, TEST, SETUP], ids=lambda p: p.name)
 def test_workflow_matches_github_schema(path: Path) -> None:
-    schema = github_workflow_schema()
+    schema = github_schema(path)
     validator_class = validator_for(schema)
     validator_class.check_schema(schema)
     errors = sorted(validator_class(schema).iter_errors(workflow(path)), key=lambda e: list(e.absolute_path))
@@ -229,6 +257,13 @@ def test_workflows_pass_check_jsonschema() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    action = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-actions", str(SETUP)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert action.returncode == 0, action.stdout + action.stderr
 
 
 # --- Commands ---------------------------------------------------------------------------------
@@ -239,6 +274,38 @@ def test_workflows_run_the_readme_test_command(path: Path) -> None:
     runs = [normalize(line) for line in run_lines(path)]
     for command in readme_commands("Test"):
         assert command in runs, f"{path.name} does not run the README's test command '{command}'"
+
+
+def test_every_job_that_runs_the_test_command_runs_the_shared_setup_first() -> None:
+    """One setup for every job: the composite action, whose steps come before the test command."""
+    setup = expanded([{"uses": "./" + str(SETUP.parent.relative_to(ROOT))}])
+    test_commands = readme_commands("Test")
+    found = 0
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for name, job_steps in jobs(path).items():
+            runs = [
+                index
+                for index, step in enumerate(job_steps)
+                if any(normalize(line.strip()) in test_commands for line in str(step.get("run", "")).splitlines())
+            ]
+            if not runs:
+                continue
+            found += 1
+            before = job_steps[: runs[0]]
+            assert all(step in before for step in setup), f"{path.name} job {name}: the test command before the setup"
+            # Nothing of its own that the setup already does: one copy of the setup.
+            own = [step for step in workflow(path)["jobs"][name]["steps"] if local_action(step) is None]
+            assert not [s for s in own if s in setup or "setup-python" in str(s.get("uses", ""))], path.name
+    assert found >= 2, "the test and preview workflows both run the README's test command"
+
+
+def test_the_setup_gives_the_runner_what_the_pods_need() -> None:
+    runs = [
+        line.strip()
+        for step in expanded(workflow(SETUP)["runs"]["steps"])
+        for line in str(step.get("run", "")).splitlines()
+    ]
+    assert "scripts/allow-pods.sh" in runs
 
 
 def test_preview_runs_the_readme_preview_command() -> None:
@@ -282,7 +349,7 @@ def test_least_privilege() -> None:
 @pytest.mark.parametrize("path", [PREVIEW, TEST], ids=lambda p: p.name)
 def test_actions_are_pinned_to_a_major(path: Path) -> None:
     for step in steps(path):
-        if "uses" in step:
+        if "uses" in step and local_action(step) is None:
             assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+|[0-9a-f]{40})", step["uses"]), step["uses"]
 
 
