@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the project's checks. Prepares .venv itself.
 #   scripts/test.sh           lint, format, types and the unit tests (fast, no cluster)
+#   scripts/test.sh pythons   the unit tests on each Python the package declares (pyproject.toml's
+#                             classifiers), each in a virtualenv of its own (.venv-3.X)
 #   scripts/test.sh e2e       the lab on a local cluster with a real node: pulumi preview/up/destroy,
 #                             every command of the lab walked by scripts/lab.sh check, runs
 #                             interrupted, killed, cut off from the API server or run twice (root)
@@ -8,6 +10,9 @@
 #                             on each older Kubernetes release of e2e/versions.env (root)
 #   scripts/test.sh package   the components built as a wheel, installed into a fresh virtualenv,
 #                             running the example program (examples/team-a) under Pulumi's mocks
+#   scripts/test.sh newcomer  the README's test command as freshly created users without root or
+#                             sudo, on a fresh clone, and the preview workflow's steps as GitHub's
+#                             runner runs them (root: it makes the users)
 #   scripts/test.sh node      the real node itself: no route off the machine, and stop (also after a
 #                             crash) leaves nothing behind (root)
 set -euo pipefail
@@ -32,6 +37,46 @@ case "$suite" in
     # One worker per core, each test module on one worker (its module fixtures built once).
     echo "==> pytest";              .venv/bin/python -m pytest -n auto --dist loadfile
     ;;
+  pythons)
+    # Each declared Python: `python3.X` on PATH, or pyenv's newest 3.X; $PYTHONS (interpreters,
+    # space-separated) replaces them.
+    read -ra versions <<<"$(.venv/bin/python -c '
+import tomllib
+prefix = "Programming Language :: Python :: 3."
+classifiers = tomllib.load(open("pyproject.toml", "rb"))["project"]["classifiers"]
+print(" ".join("3." + c.removeprefix(prefix) for c in classifiers if c.startswith(prefix)))')"
+    interpreters=()
+    if [ -n "${PYTHONS:-}" ]; then
+      read -ra interpreters <<<"$PYTHONS"
+    else
+      for version in "${versions[@]}"; do
+        found=""
+        for candidate in "python$version" $(ls -d "$(pyenv root 2>/dev/null || echo /nonexistent)/versions/$version".*/bin/"python$version" 2>/dev/null | sort -Vr); do
+          if "$candidate" -c "import sys; sys.exit('%d.%d' % sys.version_info[:2] != '$version')" 2>/dev/null; then
+            found=$candidate
+            break
+          fi
+        done
+        [ -n "$found" ] || {
+          echo "error: no Python $version (python$version on PATH, or pyenv's); install it or set PYTHONS" >&2
+          exit 1
+        }
+        interpreters+=("$found")
+      done
+    fi
+    results=()
+    for python in "${interpreters[@]}"; do
+      version=$("$python" -c 'import platform; print(platform.python_version())')
+      venv=".venv-${version%.*}"
+      echo "==> Python $version ($python): $venv"
+      PYTHON=$python ensure_venv requirements-dev.txt "$venv"
+      status=0
+      "$venv/bin/python" -m pytest -n auto --dist loadfile -p no:cacheprovider -q || status=$?
+      results+=("Python $version: $([ "$status" -eq 0 ] && echo passed || echo "FAILED ($status)")")
+    done
+    printf '%s\n' "${results[@]}"
+    ! printf '%s\n' "${results[@]}" | grep -q FAILED
+    ;;
   e2e)
     # Builds the toolchain when its cache lacks it, starts the cluster, stops it after.
     e2e/with-cluster.sh .venv/bin/python -m pytest -m e2e tests/e2e
@@ -49,6 +94,13 @@ case "$suite" in
   package)
     .venv/bin/python -m pytest -m package tests/package
     ;;
+  newcomer)
+    [ "$(id -u)" -eq 0 ] || {
+      echo "scripts/test.sh newcomer makes users: run it as root" >&2
+      exit 2
+    }
+    .venv/bin/python -m pytest -m newcomer tests/newcomer
+    ;;
   node)
     # The tests start and stop their own cluster: only the toolchain and its packages here.
     # shellcheck disable=SC2046 # one package per line
@@ -58,7 +110,7 @@ case "$suite" in
     .venv/bin/python -m pytest -m node tests/node
     ;;
   *)
-    echo "usage: scripts/test.sh [unit|e2e|versions|node|package]" >&2
+    echo "usage: scripts/test.sh [unit|pythons|e2e|versions|node|package|newcomer]" >&2
     exit 2
     ;;
 esac

@@ -95,3 +95,8 @@ def script_of(run: ProgramRun, spec: dict[str, Any], container_spec: dict[str, A
 def config_map_data(run: ProgramRun) -> dict[str, Mapping[str, str]]:
     """The data of every ConfigMap of the run, by name."""
     return {name_of(c): c.inputs["data"] for c in run.of_type("kubernetes:core/v1:ConfigMap")}
+
+
+def secret_data(run: ProgramRun) -> dict[str, Mapping[str, str]]:
+    """The string data of every Secret of the run, by name."""
+    return {name_of(s): s.inputs["stringData"] for s in run.of_type("kubernetes:core/v1:Secret")}

@@ -151,6 +151,25 @@ class RunningPod:
     process: subprocess.Popen[bytes]
     namespaced_pid: int
     """A process in the pod's namespaces."""
+    id_map: _IdMap | None = None
+    """How the pod's ids are the machine's; None: they are the same."""
+
+    def ids(self, container: str) -> tuple[int, int, frozenset[int]]:
+        """The effective user, group and supplementary groups of a process of ``container`` (one
+        whose root is the container's), as the pod sees them. PodError when none runs."""
+        root = str(self.directory / "roots" / container)
+        for process in Path("/proc").iterdir():
+            try:
+                if not process.name.isdigit() or os.readlink(process / "root") != root:
+                    continue
+                status = dict(line.split(":", 1) for line in (process / "status").read_text().splitlines())
+            except OSError:  # gone meanwhile
+                continue
+            to_pod = self.id_map.to_pod if self.id_map is not None else lambda machine, _: machine
+            uid = to_pod(int(status["Uid"].split()[1]), "uid")
+            gid = to_pod(int(status["Gid"].split()[1]), "gid")
+            return uid, gid, frozenset(to_pod(int(group), "gid") for group in status["Groups"].split())
+        raise PodError(f"no process of {container} runs")
 
     def log(self, container: str) -> str:
         """What ``container`` wrote to stdout and stderr so far."""
@@ -258,6 +277,14 @@ class _IdMap:
     gid: int
     subuid: int
     subgid: int
+
+    def to_pod(self, machine: int, kind: str) -> int:
+        """The pod's id for the machine's id ``machine`` of ``kind`` ("uid" or "gid")."""
+        own, first = (self.uid, self.subuid) if kind == "uid" else (self.gid, self.subgid)
+        if machine == own:
+            return 0
+        assert first <= machine < first + POD_IDS - 1, f"{kind} {machine} is not one of the pod's"
+        return machine - first + 1
 
     def apply(self, pid: int) -> None:
         """Maps the ids of ``pid``'s user namespace (newuidmap and newgidmap check the ranges)."""
@@ -522,7 +549,7 @@ def run_pod(
             assert process.poll() is None, "the pod's namespaces did not start"
             assert time.monotonic() < deadline, "the pod's namespaces did not start"
             time.sleep(0.01)
-        yield RunningPod(directory, process, int(children.read_text().split()[0]))
+        yield RunningPod(directory, process, int(children.read_text().split()[0]), id_map)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()

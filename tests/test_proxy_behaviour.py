@@ -34,10 +34,6 @@ def lab() -> ProgramRun:
     return run_program()
 
 
-def secrets(run: ProgramRun) -> dict[str, Mapping[str, str]]:
-    return {k8s.name_of(s): s.inputs["stringData"] for s in run.of_type("kubernetes:core/v1:Secret")}
-
-
 def without_app(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The pod with its app container gone: what the proxy does when the app is down."""
     return {**spec, "containers": [c for c in spec["containers"] if c["name"] != "app"]}
@@ -104,7 +100,7 @@ def test_the_ambassador_terminates_tls_with_its_certificate_and_forwards_to_the_
 ) -> None:
     spec = k8s.pod_spec(k8s.workload(lab, "ambassador-proxy"))
     port = port_of(proxy_of(spec), "proxy-port")
-    with run_pod(spec, k8s.config_map_data(lab), secrets(lab)) as pod:
+    with run_pod(spec, k8s.config_map_data(lab), k8s.secret_data(lab)) as pod:
         served(pod, f"https://localhost:{port}/", ca_file)
         page = pod.http(f"https://localhost:{port}/", cafile=ca_file)
         plain = pod.http(f"http://localhost:{port}/")
@@ -123,7 +119,7 @@ def test_a_proxy_answers_the_probes_that_restart_it_itself_while_the_app_is_down
     assert probes, f"{workload}: the proxy has no HTTP probe"
     urls = [f"{scheme}://localhost:{port}{path}" for port, path in probes]
     cafile = ca_file if scheme == "https" else None
-    with run_pod(spec, k8s.config_map_data(lab), secrets(lab)) as pod:
+    with run_pod(spec, k8s.config_map_data(lab), k8s.secret_data(lab)) as pod:
         served(pod, urls[0], cafile)
         answers = {url: pod.http(url, cafile=cafile).status for url in urls}
         forwarded = pod.http(f"{scheme}://localhost:{probes[0][0]}/", cafile=cafile)

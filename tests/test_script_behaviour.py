@@ -15,7 +15,7 @@ from prometheus_client.samples import Sample
 
 from tests import k8s
 from tests.harness import ProgramRun, run_program
-from tests.pods import RunningPod, run_pod
+from tests.pods import PodError, RunningPod, run_pod
 
 pytestmark = pytest.mark.pods
 
@@ -145,3 +145,27 @@ def test_init_wait_db_keeps_the_app_waiting_until_the_database_answers_pong(lab:
         pod.wait_for("init-wait-db retries", lambda: "(attempt 3)" in pod.log("init-wait-db"))
         assert pod.exit_code("init-wait-db") is None
         assert pod.log("app") == ""
+
+
+@pytest.mark.parametrize("workload", ["sidecar-logging", "adapter-format", "sidecar-proxy", "ambassador-proxy"])
+def test_each_container_runs_as_the_user_and_groups_its_pod_gives_it(lab: ProgramRun, workload: str) -> None:
+    """As the kubelet runs them: the container's user and group (or the pod's), with the pod's
+    fsGroup among its groups, which owns the volumes it shares and may read its TLS files."""
+    spec, config_maps = pod_of(lab, workload)
+    pod_security = spec.get("securityContext") or {}
+    running = [c for c in k8s.all_containers(spec) if c.get("restartPolicy") == "Always" or c in spec["containers"]]
+    with run_pod(spec, config_maps, k8s.secret_data(lab)) as pod:
+        for container in running:
+            security = {**pod_security, **(container.get("securityContext") or {})}
+            pod.wait_for(f"{container['name']} runs", lambda name=container["name"]: _runs(pod, name))
+            uid, gid, groups = pod.ids(container["name"])
+            assert (uid, gid) == (security["runAsUser"], security.get("runAsGroup", security["runAsUser"]))
+            assert pod_security["fsGroup"] in groups
+
+
+def _runs(pod: RunningPod, container: str) -> bool:
+    try:
+        pod.ids(container)
+    except PodError:
+        return False
+    return True

@@ -1,12 +1,6 @@
 """The GitHub workflows, checked offline: valid against GitHub's workflow schema (as vendored by
 check-jsonschema), running the README's commands after the one setup they share (a local composite
 action, whose steps count as the job's), with least privileges and fork-safe comments.
-
-README convention: a command is the content of the first fenced code block (``` or ~~~) of the
-first Markdown heading whose text contains the word "Test" (the test command) or "Preview" (the
-preview command), looked for up to the next heading of the same or a higher level. Each
-non-empty line of that block that is not a comment is one command; a leading `$ ` prompt and a
-leading `./` on the program are ignored.
 """
 
 from __future__ import annotations
@@ -18,8 +12,6 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,137 +20,28 @@ from jsonschema.validators import validator_for
 from ruamel.yaml import YAML
 
 from policy import rules
+from tests.workflows import (
+    PREVIEW,
+    ROOT,
+    SETUP,
+    TEST,
+    WORKFLOWS,
+    Section,
+    action_step,
+    evaluate,
+    expanded,
+    interpolate,
+    jobs,
+    local_action,
+    normalize,
+    readme_commands,
+    readme_section,
+    run_lines,
+    steps,
+    workflow,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-WORKFLOWS = ROOT / ".github" / "workflows"
-PREVIEW = WORKFLOWS / "preview.yml"
-TEST = WORKFLOWS / "test.yml"
-README = ROOT / "README.md"
-SETUP = ROOT / ".github" / "actions" / "setup" / "action.yml"
 PULUMI_ACTION = "pulumi/actions"
-
-
-@cache
-def workflow(path: Path) -> dict[str, Any]:
-    # YAML 1.2 (as GitHub reads workflows): `on` stays a string key, not the boolean PyYAML makes of it.
-    loaded = YAML(typ="safe", pure=True).load(path.read_text())
-    assert isinstance(loaded, dict), path
-    return json.loads(json.dumps(loaded))
-
-
-def local_action(step: dict[str, Any]) -> Path | None:
-    """The action.yml of a step that uses an action of this repository (``./path``)."""
-    uses = str(step.get("uses", ""))
-    return ROOT / uses / "action.yml" if uses.startswith("./") else None
-
-
-def expanded(job_steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The steps as the runner runs them: a local composite action's steps in place of its step."""
-    result = []
-    for step in job_steps:
-        action = local_action(step)
-        if action is None:
-            result.append(step)
-            continue
-        definition = workflow(action)
-        assert definition["runs"]["using"] == "composite", action
-        result.extend(expanded(definition["runs"]["steps"]))
-    return result
-
-
-def jobs(path: Path) -> dict[str, list[dict[str, Any]]]:
-    """Each job's steps, expanded."""
-    return {name: expanded(job["steps"]) for name, job in workflow(path)["jobs"].items()}
-
-
-def steps(path: Path) -> list[dict[str, Any]]:
-    return [step for job_steps in jobs(path).values() for step in job_steps]
-
-
-def run_lines(path: Path) -> list[str]:
-    return [line.strip() for step in steps(path) for line in str(step.get("run", "")).splitlines() if line.strip()]
-
-
-def action_step(path: Path, action: str) -> dict[str, Any]:
-    (step,) = [step for step in steps(path) if str(step.get("uses", "")).startswith(action + "@")]
-    return step
-
-
-# --- README commands --------------------------------------------------------------------------
-
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-
-
-@dataclass(frozen=True)
-class Section:
-    heading: str
-    commands: list[str]
-
-
-def readme_section(text: str, word: str) -> Section | None:
-    """The commands of the first fenced block under the first heading mentioning ``word``."""
-    lines = text.splitlines()
-    in_fence: str | None = None
-    for index, line in enumerate(lines):
-        fence = _FENCE.match(line)
-        if fence:
-            in_fence = None if in_fence == fence[1] else in_fence or fence[1]
-            continue
-        heading = None if in_fence else _HEADING.match(line)
-        if not heading or not re.search(rf"\b{word}", heading[2], re.IGNORECASE):
-            continue
-        level = len(heading[1])
-        block = _first_block(lines[index + 1 :], level)
-        if block is not None:
-            return Section(heading[2], _commands(block))
-    return None
-
-
-def _first_block(lines: list[str], level: int) -> list[str] | None:
-    for start, line in enumerate(lines):
-        heading = _HEADING.match(line)
-        if heading and len(heading[1]) <= level:
-            return None
-        fence = _FENCE.match(line)
-        if fence:
-            block = []
-            for inner in lines[start + 1 :]:
-                if inner.strip().startswith(fence[1]):
-                    return block
-                block.append(inner)
-            return block
-    return None
-
-
-def _commands(block: list[str]) -> list[str]:
-    commands = []
-    for line in block:
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        commands.append(normalize(stripped.removeprefix("$ ")))
-    return commands
-
-
-def normalize(command: str) -> str:
-    """``./scripts/test.sh`` and ``scripts/test.sh`` are the same command."""
-    try:
-        words = shlex.split(command)
-    except ValueError:  # not a complete shell line (e.g. part of a multi-line script)
-        return command
-    if words:
-        words[0] = words[0].removeprefix("./")
-    return shlex.join(words)
-
-
-def readme_commands(word: str) -> list[str]:
-    assert README.exists(), "README.md is missing"
-    section = readme_section(README.read_text(), word)
-    missing = f"README.md needs a heading mentioning '{word}' followed by a fenced block with its command"
-    assert section is not None, missing
-    assert section.commands, missing
-    return section.commands
 
 
 # Flags of `pulumi preview` and the pulumi/actions input each one becomes.
@@ -381,6 +264,40 @@ def test_preview_backend() -> None:
     assert inputs["stack-name"] == "${{ env.PULUMI_CLOUD == 'true' && vars.PULUMI_STACK || 'dev' }}"
     assert inputs["cloud-url"] == "${{ env.PULUMI_CLOUD != 'true' && 'file://~' || '' }}"
     assert (ROOT / "Pulumi.dev.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("secrets", "variables", "cloud"),
+    [
+        ({}, {}, False),
+        ({"PULUMI_ACCESS_TOKEN": "pul-x"}, {}, False),
+        ({}, {"PULUMI_STACK": "org/lab/pr"}, False),
+        ({"PULUMI_ACCESS_TOKEN": "pul-x"}, {"PULUMI_STACK": "org/lab/pr"}, True),
+    ],
+)
+def test_the_preview_uses_pulumi_cloud_only_with_both_the_token_and_the_stack(
+    secrets: dict[str, str], variables: dict[str, str], cloud: bool
+) -> None:
+    contexts: dict[str, Any] = {"secrets": secrets, "vars": variables}
+    env = {
+        name: interpolate(str(value), contexts) for name, value in workflow(PREVIEW)["jobs"]["preview"]["env"].items()
+    }
+    assert env["PULUMI_CLOUD"] == ("true" if cloud else "false")
+    contexts["env"] = env
+    inputs = {
+        name: interpolate(str(value), contexts) for name, value in action_step(PREVIEW, PULUMI_ACTION)["with"].items()
+    }
+    assert inputs["stack-name"] == ("org/lab/pr" if cloud else "dev")
+    assert inputs["cloud-url"] == ("" if cloud else "file://~")
+
+
+def test_expressions_are_read_as_github_reads_them() -> None:
+    contexts = {"github": {"repository": "Org/Lab", "event": {"number": 7}}, "vars": {"NAME": "x"}}
+    assert evaluate("github.repository == 'org/lab'", contexts) is True
+    assert evaluate("vars.MISSING || 'fallback'", contexts) == "fallback"
+    assert evaluate("vars.NAME && 'set'", contexts) == "set"
+    assert evaluate("!(vars.NAME != 'x') && github.event.number == 7", contexts) is True
+    assert interpolate("n=${{ github.event.number }} ${{ vars.MISSING }}!", contexts) == "n=7 !"
 
 
 def test_preview_cluster_matches_the_policy_config() -> None:
