@@ -51,7 +51,9 @@ print(" ".join("3." + c.removeprefix(prefix) for c in classifiers if c.startswit
     else
       for version in "${versions[@]}"; do
         found=""
-        for candidate in "python$version" $(ls -d "$(pyenv root 2>/dev/null || echo /nonexistent)/versions/$version".*/bin/"python$version" 2>/dev/null | sort -Vr); do
+        pyenv_root=$(pyenv root 2>/dev/null || echo /nonexistent)
+        mapfile -t candidates < <(printf '%s\n' "python$version" "$pyenv_root/versions/$version".*/bin/"python$version" | sort -Vr)
+        for candidate in "${candidates[@]}"; do
           if "$candidate" -c "import sys; sys.exit('%d.%d' % sys.version_info[:2] != '$version')" 2>/dev/null; then
             found=$candidate
             break
