@@ -5,6 +5,7 @@ kubeconfig; the class's own stack only holds the settings."""
 from __future__ import annotations
 
 import base64
+import re
 import shlex
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from labcheck.commands import readme_command_lines
+from labcheck.commands import COMMANDS, OVERVIEW, readme_command_lines
 from multicontainer_patterns._naming import parse_quantity
 from multicontainer_patterns._settings import kubeconfig_server
 from tests import k8s
@@ -81,18 +82,32 @@ def kubectl_permissions(line: str) -> set[tuple[str, str, str]]:
             words.remove(argv[argv.index(flag) + 1])
     kind = words[0].partition("/")[0] if words and "/" in words[0] else "pod"
     if subcommand == "get":
-        listed = words[0] in ("pods", "pod") and len(words) == 1
-        return {("", "pods", "list" if listed else "get")} | ({("", "pods", "watch")} if "-w" in flags else set())
+        group, resource = RESOURCES[words[0].partition("/")[0]]
+        listed = len(words) == 1 or "-l" in flags
+        watched = {(group, resource, "watch")} if "-w" in flags else set()
+        return {(group, resource, "list" if listed else "get")} | watched
     if subcommand == "describe":
-        # Finds the pods by selector, then lists their events.
-        return {("", "pods", "list"), ("", "pods", "get"), ("", "events", "list")}
+        # Finds the objects (by name, or by selector), then lists their events.
+        group, resource = RESOURCES[words[0]]
+        return {(group, resource, "list"), (group, resource, "get"), ("", "events", "list")}
     if subcommand == "logs":
         return {("", "pods", "get"), ("", "pods/log", "get")}
-    if subcommand == "exec":
+    if subcommand in ("exec", "port-forward"):
         # A deployment/NAME is resolved to one of its pods: the Deployment, then its pods.
         resolve = {("apps", "deployments", "get"), ("", "pods", "list")} if kind == "deployment" else set()
-        return resolve | {("", "pods", "get"), ("", "pods/exec", "create")}
+        subresource = "pods/exec" if subcommand == "exec" else "pods/portforward"
+        return resolve | {("", "pods", "get"), ("", subresource, "create")}
     raise AssertionError(f"teach kubectl_permissions what `kubectl {subcommand}` needs: {line}")
+
+
+# kubectl's names of the kinds the lab's and the checker's commands name: (API group, resource).
+RESOURCES = {
+    **dict.fromkeys(("pod", "pods"), ("", "pods")),
+    **dict.fromkeys(("node", "nodes"), ("", "nodes")),
+    **dict.fromkeys(("secret", "secrets"), ("", "secrets")),
+    **dict.fromkeys(("deployment", "deployments"), ("apps", "deployments")),
+    **dict.fromkeys(("replicaset", "replicasets"), ("apps", "replicasets")),
+}
 
 
 def granted(role: Registered) -> set[tuple[str, str, str]]:
@@ -110,6 +125,34 @@ def test_each_learner_may_run_every_command_of_the_lab(learner_run: tuple[str, P
     (role,) = run.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
     needed = set().union(*(kubectl_permissions(line) for line in readme_command_lines()))
     assert needed - granted(role) == set()
+
+
+def test_each_learner_may_run_every_command_of_the_checker_but_the_reads_the_readme_says_are_refused(
+    learner_run: tuple[str, ProgramRun],
+) -> None:
+    """README: a learner's kubeconfig walks the lab with the checker (`kubectl exec` and
+    `port-forward` into the pods among what it runs), and only its reads of the node and of the TLS
+    Secret are refused."""
+    _, run = learner_run
+    (role,) = run.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    refused_reads = re.search(r"the checker's own reads of the (\w+) and of the TLS (\w+) are refused", readme)
+    assert refused_reads, "the README says which of the checker's reads a learner is refused"
+    refused = {RESOURCES[kind.lower()] for kind in refused_reads.groups()}
+    assert "`kubectl exec` and `port-forward` into them" in readme
+    fields = {"secret": "tls", "pod": "sidecar-proxy-1", "node": "node-0"}
+    lines = [OVERVIEW.render("lab", "", **fields)] + [
+        command.render("lab", commands.workload, **fields)
+        for commands in COMMANDS.values()
+        for command in commands.commands
+    ]
+    assert any(line.startswith("kubectl port-forward") for line in lines)
+    for line in lines:
+        needed = kubectl_permissions(line)
+        if any((group, resource) in refused for group, resource, _ in needed):
+            assert needed - granted(role), f"a learner may {line}"
+        else:
+            assert needed - granted(role) == set(), f"a learner may not {line}"
 
 
 def test_a_learner_may_not_read_secrets_change_workloads_or_escalate(learner_run: tuple[str, ProgramRun]) -> None:

@@ -104,6 +104,13 @@ def test_the_adapter_prints_each_new_batch_of_the_app_as_prometheus_text_with_th
             samples.setdefault(stamp_of(sample), {})[(sample.name, labels)] = sample.value
     assert samples
     assert {stamp: raw_values[stamp] for stamp in samples} == samples
+    # Each batch printed once and whole when it is the newest (README: "converts each batch"): in
+    # the order printed the stamps never go back, and each has exactly its batch's rows.
+    printed = [stamp_of(s) for family in text_string_to_metric_families(output) for s in family.samples]
+    assert printed == sorted(printed), "the adapter printed an older batch again"
+    assert {stamp: printed.count(stamp) for stamp in printed} == {stamp: len(raw_values[stamp]) for stamp in printed}, (
+        "the adapter printed other rows than each batch's, or a batch twice"
+    )
 
 
 def stamp_of(sample: Sample) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,8 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 class Section:
     heading: str
     commands: list[str]
+    lines: list[str] = field(default_factory=list, compare=False)
+    """The block's lines as written (comments kept out), to run in a shell as they are."""
 
 
 def readme_section(text: str, word: str) -> Section | None:
@@ -102,7 +104,7 @@ def readme_section(text: str, word: str) -> Section | None:
         level = len(heading[1])
         block = _first_block(lines[index + 1 :], level)
         if block is not None:
-            return Section(heading[2], _commands(block))
+            return Section(heading[2], _commands(block), _lines(block))
     return None
 
 
@@ -120,6 +122,10 @@ def _first_block(lines: list[str], level: int) -> list[str] | None:
                 block.append(inner)
             return block
     return None
+
+
+def _lines(block: list[str]) -> list[str]:
+    return [line.strip() for line in block if line.strip() and not line.strip().startswith("#")]
 
 
 def _commands(block: list[str]) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,9 +17,9 @@ from pulumi import automation as auto
 
 from tests import k8s
 from tests.harness import run_program
+from tests.tree import copy_tree
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "multicontainer_patterns", "policy")
 POLICY_PACK = "policy"
 STACK = "e2e"
 
@@ -59,16 +58,11 @@ def kubectl_resource(type_token: str) -> str:
 
 
 def copy_project(work: Path) -> Path:
-    """A copy of the real project (program, components, settings, policy pack) using the
-    repository's .venv, so the stack files the Automation API writes never land in the repository.
-    The policy pack's virtualenv is that .venv too (it holds the pack's pinned requirements), so
-    `--policy-pack` installs nothing from the network."""
-    for name in PROJECT_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__", "venv"))
-        else:
-            shutil.copy2(source, work / name)
+    """A copy of this tree, as a fresh clone has it (the program, its settings, the policy pack and
+    the scripts the README gives), using the repository's .venv, so the stack files and state the
+    runs write never land in the repository. The policy pack's virtualenv is that .venv too (it
+    holds the pack's pinned requirements), so `--policy-pack` installs nothing from the network."""
+    copy_tree(work)
     (work / ".venv").symlink_to(ROOT / ".venv")
     (work / POLICY_PACK / "venv").symlink_to(ROOT / ".venv")
     return work

@@ -125,15 +125,7 @@ class Lab:
 
     def recover(self) -> subprocess.CompletedProcess[str]:
         """scripts/recover.sh, as the README says to run it after a killed run."""
-        return subprocess.run(
-            [sys.executable, "-m", "recovery", "--stack", self.stack.name],
-            cwd=self.stack.workspace.work_dir,
-            env={**os.environ, **self.stack.workspace.env_vars, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
+        return recover_sh(self.stack)
 
     def objects(self) -> dict[str, str]:
         """kind/name -> uid of the lab's objects in the cluster, the namespace included."""
@@ -195,6 +187,22 @@ class Lab:
         self.cli("destroy", "--yes", "--skip-preview")
         assert self.objects() == {}
         assert not self.state().get("resources")
+
+
+def recover_sh(stack: auto.Stack) -> subprocess.CompletedProcess[str]:
+    """The README's `scripts/recover.sh` on ``stack`` (a class's: every learner's), in the copy of
+    the tree the stack's workspace is, with the stack's backend."""
+    result = subprocess.run(
+        ["scripts/recover.sh", "--stack", stack.name],
+        cwd=stack.workspace.work_dir,
+        env={**os.environ, **stack.workspace.env_vars},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    print(result.stdout, result.stderr)
+    return result
 
 
 def wait_until(what: str, condition: Callable[[], bool], timeout: float = 180) -> None:
@@ -495,8 +503,11 @@ class Class:
     def objects(self) -> dict[str, dict[str, str]]:
         return {learner: lab.objects() for learner, lab in self.labs.items()}
 
+    def recover(self) -> subprocess.CompletedProcess[str]:
+        return recover_sh(self.stack)
+
     def destroy_and_assert_gone(self) -> None:
-        self.run("recover")
+        self.recover()
         destroyed = self.run("destroy", "--yes")
         assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
         assert all(objects == {} for objects in self.objects().values())
@@ -558,7 +569,7 @@ def test_a_killed_class_up_is_repaired_by_recover_and_the_next_up_converges(
         assert any(message in said for message in REFUSED_AFTER_A_KILL) or cut_short, said
         assert killed.objects() == in_cluster
 
-        recovered = killed.run("recover")
+        recovered = killed.recover()
         assert recovered.returncode == 0, recovered.stdout + recovered.stderr
         for learner, lab in labs.items():
             assert not lab.state().get("pending_operations")
@@ -609,7 +620,7 @@ def test_a_killed_class_destroy_is_finished_by_recover_and_the_next_destroy(
         assert refused.returncode in (1, 2)
         assert any(message in refused.stdout + refused.stderr for message in REFUSED_AFTER_A_KILL)
 
-        recovered = killed.run("recover")
+        recovered = killed.recover()
         assert recovered.returncode == 0, recovered.stdout + recovered.stderr
     finally:
         killed.destroy_and_assert_gone()

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.tree import ROOT, copy_tree
+
 CLONE = "multi-container-patterns"
 
 
@@ -48,18 +49,7 @@ class User:
 def tree_bundle(directory: Path) -> Path:
     """This tree as it is now (its tracked and untracked files, not the ignored ones) committed to a
     git bundle anyone can clone."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    source = directory / "source"
-    for name in filter(None, files):
-        path = ROOT / os.fsdecode(name)
-        if path.is_file() or path.is_symlink():
-            (source / os.fsdecode(name)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, source / os.fsdecode(name), follow_symlinks=False)
+    source = copy_tree(directory / "source")
     identity = {"GIT_AUTHOR_NAME": "tree", "GIT_AUTHOR_EMAIL": "tree@localhost"}
     identity |= {"GIT_COMMITTER_NAME": "tree", "GIT_COMMITTER_EMAIL": "tree@localhost"}
     environment = {**os.environ, **identity}
