@@ -184,7 +184,7 @@ COMMANDS: dict[str, PatternCommands] = {
     ),
     "native-sidecar": PatternCommands(
         "native-sidecar",
-        "Native sidecar (Kubernetes 1.28+)",
+        "Native sidecar (Kubernetes 1.29+)",
         "sidecar-proxy",
         (
             Command(

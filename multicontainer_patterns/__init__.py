@@ -2,8 +2,9 @@
 
 One component per pattern, each with its arguments: `Sidecar`, `Adapter`, `Ambassador`,
 `InitContainers` and `NativeSidecar`; and `MultiContainerLab`, a namespace with the patterns
-`PATTERNS` names. Every component takes its names, namespace, images, resources and labels as
-arguments, checked when they are built (`SettingError`).
+`PATTERNS` names. Every pattern's component takes its object names, namespace, images, resources
+and labels as arguments; `MultiContainerLab` takes the lab's settings (`LabArgs`) and gives each
+pattern the lab's names. Arguments are checked when they are built (`SettingError`).
 
 This module is the public API: every other module of the package is private (its name starts with
 an underscore) and may change in any version.

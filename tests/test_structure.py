@@ -6,6 +6,7 @@ import ast
 import inspect
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,17 @@ def test_every_pattern_package_is_registered() -> None:
         )
     }
     assert declaring == set(PACKAGES)
+
+
+def test_the_readme_names_the_pythons_the_unit_suite_runs_on() -> None:
+    """`scripts/test.sh pythons` runs the unit suite on each Python of pyproject.toml's classifiers;
+    the README's prerequisites name those, and the oldest is what the package requires."""
+    project = tomllib.loads((COMPONENTS.parent / "pyproject.toml").read_text())["project"]
+    prefix = "Programming Language :: Python :: 3."
+    pythons = [f"3.{c.removeprefix(prefix)}" for c in project["classifiers"] if c.startswith(prefix)]
+    assert pythons
+    assert project["requires-python"] == f">={pythons[0]}"
+    readme = (COMPONENTS.parent / "README.md").read_text()
+    prerequisites = " ".join(readme.split("## Prerequisites", 1)[1].split("\n## ", 1)[0].split())
+    named = ", ".join(pythons[:-1]) + f" and {pythons[-1]}"
+    assert f"the unit suite runs on {named} (`scripts/test.sh pythons`)" in prerequisites

@@ -87,3 +87,26 @@ def test_an_unknown_release_is_refused_with_the_releases_there_are() -> None:
     assert result.returncode != 0
     assert "E2E_KUBERNETES_VERSION=1.20" in result.stderr
     assert " ".join(RELEASES) in result.stderr
+
+
+def test_the_labs_sdk_pins_are_the_plugins_the_toolchain_builds() -> None:
+    """Each Python SDK asks the engine for its own provider plugin version: the lab's pins must be
+    the versions the toolchain builds and installs, or the end-to-end runs find no plugin."""
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if "==" in requirement:
+            name, version = requirement.split("==")
+            pins[name.strip().lower()] = version.strip()
+    built = versions()
+    assert pins["pulumi"] == built["PULUMI_PYTHON_SDK_VERSION"]
+    assert pins["pulumi-kubernetes"] == built["PULUMI_KUBERNETES_VERSION"]
+    assert pins["pulumi-tls"] == built["PULUMI_TLS_VERSION"]
+
+
+def test_the_oldest_release_run_is_the_oldest_the_readme_supports() -> None:
+    """`scripts/up.sh` refuses clusters below the oldest release of KUBERNETES_VERSIONS; the README's
+    prerequisites name the same."""
+    oldest = ".".join(versions()["KUBERNETES_VERSIONS"].split()[-1].split(".")[:2])
+    prerequisites = (ROOT / "README.md").read_text().split("## Prerequisites", 1)[1].split("\n## ", 1)[0]
+    assert f"Kubernetes **{oldest}+**" in prerequisites
