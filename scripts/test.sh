@@ -2,7 +2,8 @@
 # Runs the project's checks. Prepares .venv itself.
 #   scripts/test.sh           lint, format, types and the unit tests (fast, no cluster)
 #   scripts/test.sh pythons   the unit tests on each Python the package declares (pyproject.toml's
-#                             classifiers), each in a virtualenv of its own (.venv-3.X)
+#                             classifiers), each in a virtualenv of its own (.venv-3.X, or .venv
+#                             for the Python it was made with)
 #   scripts/test.sh e2e       the lab on a local cluster with a real node: pulumi preview/up/destroy,
 #                             every command of the lab walked by scripts/lab.sh check, runs
 #                             interrupted, killed, cut off from the API server or run twice (root)
@@ -69,7 +70,9 @@ print(" ".join("3." + c.removeprefix(prefix) for c in classifiers if c.startswit
     results=()
     for python in "${interpreters[@]}"; do
       version=$("$python" -c 'import platform; print(platform.python_version())')
+      # .venv serves the Python it was made with; each other one gets a virtualenv of its own.
       venv=".venv-${version%.*}"
+      [ "$(.venv/bin/python -c 'import platform; print(platform.python_version())')" != "$version" ] || venv=.venv
       echo "==> Python $version ($python): $venv"
       PYTHON=$python ensure_venv requirements-dev.txt "$venv"
       status=0

@@ -311,3 +311,11 @@ def test_destroying_a_learner_deletes_their_namespace_and_nothing_else_one_by_on
         namespace = resource.inputs["metadata"].get("namespace")
         if namespace:
             assert classroom.deleted_with(resource) == namespaces[namespace], resource.name
+
+
+def test_the_readme_gives_what_a_new_learners_preview_creates() -> None:
+    """A new learner's stack creates every resource the program registers for them, and the stack."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    found = re.search(r"`create (\d+)` for a new learner", readme)
+    assert found, "the README's classroom table gives a new learner's preview"
+    assert int(found[1]) == len(run_program(learner_settings("alice")).resources) + 1

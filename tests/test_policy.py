@@ -728,6 +728,26 @@ def test_pack_stack_policy_for_network_policies(analyzer: _PolicyAnalyzerService
     assert {(d.policyName, d.urn) for d in diagnostics} == {(rules.NETWORK_POLICY_COVERAGE, u) for u in _workloads(run)}
 
 
+@pytest.mark.parametrize(("level", "reported"), [("ADVISORY", True), ("DISABLED", False)])
+def test_a_cluster_without_a_network_policy_engine_turns_the_coverage_policy_down(
+    analyzer: _PolicyAnalyzerServicer, level: str, reported: bool
+) -> None:
+    """policy/README.md: with `networkPolicies=false`, `enforcementLevel` advisory reports the
+    uncovered pods without failing the preview, and disabled stops the policy."""
+    enforcement = getattr(proto, level)
+    analyzer.Configure(
+        proto.ConfigureAnalyzerRequest(
+            policyConfig={rules.NETWORK_POLICY_COVERAGE: proto.PolicyConfig(enforcementLevel=enforcement)}
+        ),
+        None,
+    )
+    run = Run({"networkPolicies": "false"})
+    diagnostics = analyzer.AnalyzeStack(_stack_request(run, literal_secret=False), None).diagnostics
+    assert {(d.policyName, d.enforcementLevel) for d in diagnostics} == (
+        {(rules.NETWORK_POLICY_COVERAGE, enforcement)} if reported else set()
+    )
+
+
 def test_to_plain_reads_through_the_unknown_checking_proxy() -> None:
     proxied = unknown_checking_proxy({"a": [{"b": UNKNOWN_STRING_VALUE}, "c"], "d": {"e": 1}})
     assert pack.to_plain(proxied) == {"a": [{"b": rules.UNKNOWN}, "c"], "d": {"e": 1}}

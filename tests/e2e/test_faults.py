@@ -356,9 +356,10 @@ def test_a_second_up_of_a_running_stack_is_refused_and_another_stack_runs_beside
     beside = other.start("up", "--yes", "--skip-preview")
     second = first.cli("up", "--yes", "--skip-preview", check=False)
     assert second.returncode != 0
-    # Refused by the lock; or, when it reads the stack's file while the running `up` rewrites it,
-    # before it gets to the lock: the file backend does not replace that file atomically
-    # (pulumi/pulumi#9033), and the reader sees it empty. Either way it changes nothing.
+    # Refused by the lock; or, when it reads the stack's state while the running `up` writes it,
+    # before it gets to the lock: the file backend writes the state's attributes file in place
+    # (pulumi/pulumi#9033; recovery.interrupted_write_leftovers), and the reader sees it empty.
+    # Either way it changes nothing.
     locked = "the stack is currently locked by 1 lock(s)" in second.stderr
     assert locked or second.stderr.strip() == "error: failed to load checkpoint: EOF", second.stderr
     if locked:
