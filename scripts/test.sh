@@ -4,6 +4,9 @@
 #   scripts/test.sh pythons   the unit tests on each Python the package declares (pyproject.toml's
 #                             classifiers), each in a virtualenv of its own (.venv-3.X, or .venv
 #                             for the Python it was made with)
+#   scripts/test.sh ends      the unit tests with the components' dependencies at each end of the
+#                             ranges they declare (tests/ends.py): their lower bounds, and the
+#                             newest PyPI serves within them (.venv-lowest, .venv-newest)
 #   scripts/test.sh e2e       the lab on a local cluster with a real node: pulumi preview/up/destroy,
 #                             every command of the lab walked by scripts/lab.sh check, runs
 #                             interrupted, killed, cut off from the API server or run twice (root)
@@ -82,6 +85,23 @@ print(" ".join("3." + c.removeprefix(prefix) for c in classifiers if c.startswit
     printf '%s\n' "${results[@]}"
     ! printf '%s\n' "${results[@]}" | grep -q FAILED
     ;;
+  ends)
+    results=()
+    for end in lowest newest; do
+      venv=.venv-$end
+      echo "==> the components' dependencies at their $end: $venv"
+      ensure_venv requirements-dev.txt "$venv"
+      mapfile -t wanted < <(.venv/bin/python -m tests.ends "$end")
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${wanted[@]}"
+      installed=$("$venv/bin/python" -m tests.ends installed)
+      echo "==> $installed"
+      status=0
+      "$venv/bin/python" -m pytest -n auto --dist loadfile -p no:cacheprovider -q || status=$?
+      results+=("$end ($installed): $([ "$status" -eq 0 ] && echo passed || echo "FAILED ($status)")")
+    done
+    printf '%s\n' "${results[@]}"
+    ! printf '%s\n' "${results[@]}" | grep -q FAILED
+    ;;
   e2e)
     # Builds the toolchain when its cache lacks it, starts the cluster, stops it after.
     e2e/with-cluster.sh .venv/bin/python -m pytest -m e2e tests/e2e
@@ -115,7 +135,7 @@ print(" ".join("3." + c.removeprefix(prefix) for c in classifiers if c.startswit
     .venv/bin/python -m pytest -m node tests/node
     ;;
   *)
-    echo "usage: scripts/test.sh [unit|pythons|e2e|versions|node|package|newcomer]" >&2
+    echo "usage: scripts/test.sh [unit|pythons|ends|e2e|versions|node|package|newcomer]" >&2
     exit 2
     ;;
 esac

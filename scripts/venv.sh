@@ -16,7 +16,9 @@ ensure_venv() {
   fi
   local stamp digest
   stamp="$venv/.installed-$(basename "$requirements")"
-  digest=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
+  # pyproject.toml too: requirements.txt installs the components from it (their version, their
+  # dependencies).
+  digest=$(cat requirements*.txt pyproject.toml | sha256sum | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     echo "==> installing $requirements into $venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"

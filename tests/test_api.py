@@ -3,22 +3,23 @@ and the API reference (docs/api.md) generated from them."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import griffe
+import multicontainer_patterns
 import pytest
 
-import multicontainer_patterns
+from tests.tree import COMPONENTS, PACKAGE, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "docs" / "api.md"
-PACKAGE = ROOT / "multicontainer_patterns"
 
 
 def _package() -> griffe.Module:
-    package = griffe.load("multicontainer_patterns", search_paths=[str(ROOT)])
+    package = griffe.load("multicontainer_patterns", search_paths=[str(COMPONENTS)])
     assert isinstance(package, griffe.Module)
     return package
 
@@ -72,3 +73,12 @@ def test_the_api_reference_is_generated_from_the_current_docstrings() -> None:
         check=True,
     ).stdout
     assert REFERENCE.read_text() == generated, "docs/api.md is stale: regenerate it with scripts/api-docs.sh"
+
+
+def test_the_version_is_the_same_in_pyproject_the_changelog_and_the_package() -> None:
+    """The release a user finds: pyproject.toml's version, the CHANGELOG's newest heading and the
+    installed package's `__version__`."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    headings = re.findall(r"^## (\S+)\s*$", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
+    assert headings[0] == version
+    assert multicontainer_patterns.__version__ == version

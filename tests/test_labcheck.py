@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from multicontainer_patterns import PATTERNS
 
 import labcheck
 from labcheck import expectations, k8s, tls
@@ -37,10 +38,9 @@ from labcheck.commands import (
     readme_command_lines,
 )
 from labcheck.kubectl import KubectlCluster, Output, PortForwardError, argv_of, with_global_flags
-from multicontainer_patterns import PATTERNS
 from tests.harness import ProgramRun, run_program
+from tests.tree import PACKAGE, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 NS = DEFAULT_NAMESPACE
 QUICK = labcheck.Timing(settle_seconds=0.0, restart_seconds=0.0, poll_seconds=0.0)
 
@@ -358,7 +358,7 @@ RAW_TAIL = "".join(RAW_FILE.splitlines(keepends=True)[-5:])
 def adapter_log_of(raw: str) -> str:
     """What the adapter prints for these raw lines: each batch sorted by name through the lab's own
     converter, as multicontainer_patterns/_adapter/adapter.sh runs it."""
-    converter = ROOT / "multicontainer_patterns" / "_adapter" / "to-prometheus.awk"
+    converter = PACKAGE / "_adapter" / "to-prometheus.awk"
     batches: dict[str, list[str]] = {}
     for line in raw.splitlines():
         batches.setdefault(line.split("|")[0], []).append(line)
@@ -491,9 +491,9 @@ def test_a_shipper_that_has_shipped_nothing_or_cannot_be_read_fails() -> None:
 
 
 def test_the_shipped_tag_and_request_line_are_the_scripts() -> None:
-    shipper = (ROOT / "multicontainer_patterns" / "_sidecar" / "log-shipper.sh").read_text()
+    shipper = (PACKAGE / "_sidecar" / "log-shipper.sh").read_text()
     assert 'tag="${SHIP_TAG:-' + expectations.SHIPPED_TAG + '}"' in shipper
-    app = (ROOT / "multicontainer_patterns" / "_sidecar" / "app.sh").read_text()
+    app = (PACKAGE / "_sidecar" / "app.sh").read_text()
     assert "INFO app: handled request id=${count}" in app
 
 
@@ -576,7 +576,7 @@ def test_an_app_using_other_values_than_init_config_wrote_fails() -> None:
 
 
 def test_the_init_samples_are_what_the_scripts_print(tmp_path: Path) -> None:
-    scripts = ROOT / "multicontainer_patterns" / "_init_containers"
+    scripts = PACKAGE / "_init_containers"
     config = tmp_path / "app.conf"
     env = {
         "PATH": "/usr/bin:/bin",

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from prometheus_client.parser import text_string_to_metric_families
-
 from multicontainer_patterns import (
     Adapter,
     AdapterArgs,
@@ -26,10 +23,11 @@ from multicontainer_patterns import (
     SidecarArgs,
     TlsSettings,
 )
+from prometheus_client.parser import text_string_to_metric_families
+
 from tests import k8s
 from tests.harness import ProgramRun, run, run_program
-
-COMPONENTS = Path(__file__).resolve().parent.parent / "multicontainer_patterns"
+from tests.tree import PACKAGE
 
 
 def component_run(build: Any) -> ProgramRun:
@@ -72,7 +70,7 @@ def test_sidecar_containers_run_the_scripts_shipped_beside_the_component(sidecar
     spec = k8s.pod_spec(k8s.workload(sidecar, "shipping-demo"))
     for container, script in (("app", "app.sh"), ("log-shipper", "log-shipper.sh")):
         text = k8s.script_of(sidecar, spec, k8s.container(spec, container))
-        assert text == (COMPONENTS / "_sidecar" / script).read_text()
+        assert text == (PACKAGE / "_sidecar" / script).read_text()
 
 
 def test_a_component_alone_is_parented_typed_and_registers_its_outputs(sidecar: ProgramRun) -> None:
@@ -124,7 +122,7 @@ def test_the_adapter_reads_the_file_the_app_writes_on_their_shared_volume(adapte
     awk_path = k8s.env_of(converter)["CONVERTER"]
     _, scripts = k8s.mount_of(spec, converter, awk_path.rpartition("/")[0])
     data = k8s.config_map_named(adapter, scripts["configMap"]["name"]).inputs["data"]
-    assert data[awk_path.rpartition("/")[2]] == (COMPONENTS / "_adapter" / "to-prometheus.awk").read_text()
+    assert data[awk_path.rpartition("/")[2]] == (PACKAGE / "_adapter" / "to-prometheus.awk").read_text()
 
 
 def test_the_converter_turns_raw_lines_into_prometheus_text_with_the_same_values() -> None:
@@ -137,7 +135,7 @@ def test_the_converter_turns_raw_lines_into_prometheus_text_with_the_same_values
     )
     ordered = "".join(sorted(raw.splitlines(keepends=True), key=lambda line: line.split("|")[1] if "|" in line else ""))
     result = subprocess.run(
-        ["awk", "-f", str(COMPONENTS / "_adapter" / "to-prometheus.awk")],
+        ["awk", "-f", str(PACKAGE / "_adapter" / "to-prometheus.awk")],
         input=ordered,
         capture_output=True,
         text=True,
@@ -185,7 +183,7 @@ def test_the_ambassador_terminates_tls_on_its_port_and_forwards_to_the_app_on_lo
     assert nginx_directives(conf, "listen") == ["8443 ssl"]
     assert nginx_directives(conf, "proxy_pass") == ["http://127.0.0.1:80"]
     assert nginx_directives(conf, "ssl_protocols") == ["TLSv1.2 TLSv1.3"]
-    assert conf == (COMPONENTS / "_ambassador" / "proxy.conf").read_text()
+    assert conf == (PACKAGE / "_ambassador" / "proxy.conf").read_text()
 
 
 def test_the_proxy_mounts_the_tls_secret_at_the_paths_its_config_names(ambassador: ProgramRun) -> None:

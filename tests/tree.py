@@ -9,6 +9,9 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The component library's source root, and its package.
+COMPONENTS = ROOT / "components"
+PACKAGE = COMPONENTS / "multicontainer_patterns"
 
 
 def files() -> list[str]:

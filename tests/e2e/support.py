@@ -17,9 +17,8 @@ from pulumi import automation as auto
 
 from tests import k8s
 from tests.harness import run_program
-from tests.tree import copy_tree
+from tests.tree import COMPONENTS, ROOT, copy_tree
 
-ROOT = Path(__file__).resolve().parents[2]
 POLICY_PACK = "policy"
 STACK = "e2e"
 
@@ -91,6 +90,8 @@ def local_stack(project: Path, backend: Path, kubeconfig: str, name: str = STACK
         "PULUMI_CONFIG_PASSPHRASE": "e2e-passphrase",
         "KUBECONFIG": kubeconfig,
         "TMPDIR": str(scratch),
+        # The copy's own components, ahead of the checkout's that the shared .venv installs.
+        "PYTHONPATH": str(project / COMPONENTS.relative_to(ROOT)),
     }
     options = auto.LocalWorkspaceOptions(work_dir=str(project), env_vars=env, secrets_provider="passphrase")
     stack = auto.create_or_select_stack(name, work_dir=str(project), opts=options)

@@ -19,6 +19,7 @@ from pulumi import automation as auto
 from policy import rules
 from tests.e2e.support import POLICY_PACK, STACK, Kubectl, kubectl_resource, run_cli
 from tests.harness import run_program
+from tests.tree import PACKAGE, ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -230,7 +231,7 @@ def test_a_changed_script_replaces_its_configmap_and_rolls_only_the_pod_that_mou
     stack: auto.Stack, kubectl: Kubectl, project_dir: Path
 ) -> None:
     uids = {name: kubectl.get("pod", name, "-n", NAMESPACE)["metadata"]["uid"] for name in PODS}
-    script = project_dir / "multicontainer_patterns" / "_sidecar" / "log-shipper.sh"
+    script = project_dir / PACKAGE.relative_to(ROOT) / "_sidecar" / "log-shipper.sh"
     original = script.read_text()
     script.write_text(original.replace('tag="${SHIP_TAG:-[shipped]}"', 'tag="${SHIP_TAG:-[forwarded]}"'))
     try:

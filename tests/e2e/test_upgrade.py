@@ -5,18 +5,24 @@ program after its first `up`, as the next version of the components would make t
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import tomllib
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from pulumi import automation as auto
 
 from tests.e2e.support import Kubectl, copy_project, local_stack
+from tests.tree import PACKAGE, ROOT
 
 pytestmark = pytest.mark.e2e
 
 NAMESPACE = "multi-container-demo"
-PATTERN_FILE = Path("multicontainer_patterns") / "_pattern.py"
-LAB_FILE = Path("multicontainer_patterns") / "_lab.py"
+PATTERN_FILE = PACKAGE.relative_to(ROOT) / "_pattern.py"
+LAB_FILE = PACKAGE.relative_to(ROOT) / "_lab.py"
 
 
 def edit(project: Path, relative: Path, old: str, new: str) -> None:
@@ -80,3 +86,78 @@ def test_renamed_and_reparented_resources_with_aliases_keep_the_running_lab(
     finally:
         stack.destroy(on_output=print)
         stack.workspace.remove_stack("upgrade")
+
+
+def previous_release() -> tuple[str, str]:
+    """The release before this tree's (the CHANGELOG's next heading) and its tree's commit: the
+    parent of the commit that set pyproject.toml's version to this tree's."""
+    current = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    headings = re.findall(r"^## (\d+\.\d+\.\d+)\s*$", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
+    assert headings[0] == current, f"CHANGELOG.md's first release is {headings[0]}, pyproject.toml's {current}"
+    previous = headings[1]
+
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"the previous release's tree comes from git history: {result.stderr}"
+        return result.stdout
+
+    for commit in git("log", "--reverse", "--format=%H", "--", "pyproject.toml").split():
+        if tomllib.loads(git("show", f"{commit}:pyproject.toml"))["project"]["version"] == current:
+            parent = git("rev-parse", f"{commit}^").strip()
+            assert tomllib.loads(git("show", f"{parent}:pyproject.toml"))["project"]["version"] == previous
+            return previous, parent
+    raise AssertionError(f"no commit sets pyproject.toml's version to {current}")
+
+
+def test_a_lab_deployed_by_the_previous_release_upgrades_in_place(
+    tmp_path: Path, kubeconfig: str, kubectl: Kubectl
+) -> None:
+    """The previous release's tree, from the repository's history, deploys the lab; this tree's
+    `pulumi up` on the same stack moves no object to another URN (no create, no delete), replaces
+    only content-named ConfigMaps and the bare Pods that mount them, and the lab checker passes."""
+    release, commit = previous_release()
+    old = tmp_path / f"release-{release}"
+    old.mkdir()
+    archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+    (old / ".venv").symlink_to(ROOT / ".venv")
+    state = tmp_path / "state"
+    state.mkdir()
+    stack = local_stack(old, state, kubeconfig, name="release")
+    try:
+        assert stack.up(on_output=print).summary.result == "succeeded"
+        before = pod_uids(kubectl)
+        recorded = {r["urn"] for r in (stack.export_stack().deployment or {}).get("resources") or []}
+
+        # This tree in place of the release's, the stack's settings file kept (as a `git pull` would).
+        new = copy_project(tmp_path / "current")
+        shutil.copy2(old / "Pulumi.release.yaml", new / "Pulumi.release.yaml")
+        stack = local_stack(new, state, kubeconfig, name="release")
+        steps: list[tuple[str, str, str]] = []
+
+        def step(event: auto.EngineEvent) -> None:
+            if event.resource_pre_event is not None:
+                metadata = event.resource_pre_event.metadata
+                steps.append((str(metadata.op), metadata.type, metadata.urn))
+
+        stack.preview(on_output=print, on_event=step)
+        operations = Counter((op, type_token.rsplit(":", 1)[-1]) for op, type_token, _ in steps if op != "same")
+        print(f"upgrade from {release} ({commit[:12]}): {dict(operations)}")
+        assert not [s for s in steps if s[0] in ("create", "delete")], "an object would move to another URN"
+        replaced = {type_token for op, type_token, _ in steps if op == "replace"}
+        assert replaced <= {"kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Pod"}, replaced
+        assert {urn for _, _, urn in steps} >= recorded - {u for u in recorded if u.endswith("::default")}
+
+        assert stack.up(on_output=print).summary.result == "succeeded"
+        after = pod_uids(kubectl)
+        rolled = {name for name in before if after.get(name) != before[name]}
+        print(f"pods rolled: {sorted(rolled)}")
+        checked = subprocess.run(
+            ["scripts/lab.sh", "check"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+        )
+        print(checked.stdout)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    finally:
+        stack.destroy(on_output=print)
+        stack.workspace.remove_stack("release")
+    assert not kubectl.exists("namespace", NAMESPACE)

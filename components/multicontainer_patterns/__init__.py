@@ -10,6 +10,8 @@ This module is the public API: every other module of the package is private (its
 an underscore) and may change in any version.
 """
 
+from importlib import metadata as _metadata
+
 from ._adapter import Adapter, AdapterArgs
 from ._ambassador import Ambassador, AmbassadorArgs
 from ._defaults import BUSYBOX_IMAGE, DB_IMAGE, NGINX_IMAGE, Resources
@@ -21,6 +23,9 @@ from ._pattern import PatternArgs
 from ._registry import PATTERNS
 from ._sidecar import Sidecar, SidecarArgs
 from ._tls import TlsSettings
+
+__version__: str = _metadata.version("multi-container-patterns")
+"""The installed package's version (pyproject.toml's; its changes are in CHANGELOG.md)."""
 
 __all__ = [
     "BUSYBOX_IMAGE",
