@@ -67,6 +67,21 @@ def copy_project(work: Path) -> Path:
     return work
 
 
+def plugin_constraints(directory: Path) -> Path:
+    """A pip constraints file, written in ``directory``, holding the Pulumi SDKs to the provider
+    plugins the toolchain built (e2e/versions.env): a program whose requirements allow newer SDKs
+    would otherwise ask for plugins this machine has no way to download."""
+    pairs = (line.split("=", 1) for line in (ROOT / "e2e" / "versions.env").read_text().splitlines() if "=" in line)
+    built = {key: value.strip('"') for key, value in pairs if not key.startswith("#")}
+    path = directory / "plugin-constraints.txt"
+    path.write_text(
+        f"pulumi=={built['PULUMI_PYTHON_SDK_VERSION']}\n"
+        f"pulumi-kubernetes=={built['PULUMI_KUBERNETES_VERSION']}\n"
+        f"pulumi-tls=={built['PULUMI_TLS_VERSION']}\n"
+    )
+    return path
+
+
 def node_image_settings() -> dict[str, str]:
     """The image settings that point the lab at the images the toolchain built for the real node:
     ``<toolchain>/images/<name>.setting`` names the setting, ``<name>.ref`` the image."""

@@ -11,7 +11,7 @@ import venv
 import pytest
 from pulumi import automation as auto
 
-from tests.e2e.support import ROOT, Kubectl, node_image_settings
+from tests.e2e.support import ROOT, Kubectl, node_image_settings, plugin_constraints
 
 pytestmark = pytest.mark.e2e
 
@@ -24,10 +24,14 @@ def example(tmp_path_factory: pytest.TempPathFactory, kubeconfig: str) -> auto.S
     work = tmp_path_factory.mktemp("example")
     project = work / "team-a"
     shutil.copytree(EXAMPLE, project)
-    # The virtualenv Pulumi.yaml names, made here so its requirement (this checkout) resolves.
+    # The virtualenv Pulumi.yaml names, made here so its requirement (this checkout) resolves; the
+    # SDKs held to the plugins built here.
     venv.create(project / "venv", with_pip=True)
+    constraints = plugin_constraints(work)
     subprocess.run(
-        [str(project / "venv" / "bin" / "python"), "-m", "pip", "install", "-q", str(ROOT)], check=True, timeout=600
+        [str(project / "venv" / "bin" / "python"), "-m", "pip", "install", "-q", str(ROOT), "-c", str(constraints)],
+        check=True,
+        timeout=600,
     )
     assert not (project / "multicontainer_patterns").exists()
     backend = work / "state"

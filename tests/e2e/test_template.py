@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.support import ROOT, Kubectl, node_image_settings
+from tests.e2e.support import ROOT, Kubectl, node_image_settings, plugin_constraints
 
 pytestmark = pytest.mark.e2e
 
@@ -48,10 +48,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory, environment: dict[str, s
     assert settings["name"] == "my-lab"
     assert "template" not in settings
     # The virtualenv Pulumi.yaml names, with the template's requirements and the components from
-    # this checkout, as its requirements.txt tells.
+    # this checkout, as its requirements.txt tells (the SDKs held to the plugins built here).
     venv.create(project / "venv", with_pip=True)
     pip = [str(project / "venv" / "bin" / "python"), "-m", "pip", "install", "-q"]
-    run([*pip, "-r", "requirements.txt", str(ROOT)], project, environment)
+    constraints = plugin_constraints(project.parent)
+    run([*pip, "-r", "requirements.txt", str(ROOT), "--constraint", str(constraints)], project, environment)
     return project
 
 

@@ -3,7 +3,7 @@
 # into the Prometheus text exposition format (version 0.0.4). Input must be sorted by metric
 # name, so each metric family is written as one group. Names ending in _total are counters,
 # everything else a gauge. Malformed lines are reported on stderr and skipped.
-# Shipped by multicontainer_patterns/adapter (run by adapter.sh); tested with prometheus_client's parser.
+# Shipped by multicontainer_patterns/_adapter (run by adapter.sh); tested with prometheus_client's parser.
 BEGIN { FS = "|" }
 
 function escape(value) {
