@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
-
-from labcheck.commands import COMMANDS, OVERVIEW, readme_command_lines
+from multicontainer_patterns import LabArgs
 from multicontainer_patterns._naming import parse_quantity
 from multicontainer_patterns._settings import kubeconfig_server
+
+from labcheck.commands import COMMANDS, OVERVIEW, readme_command_lines
 from tests import k8s
 from tests.harness import ProgramRun, Registered, run_program
 
@@ -54,8 +55,14 @@ def test_each_learner_gets_the_whole_lab_in_a_namespace_of_their_own(learner_run
     assert run.exports["namespace"] == namespace
     assert [k8s.name_of(r) for r in run.of_type("kubernetes:core/v1:Namespace")] == [namespace]
     objects = _namespaced(run, namespace)
-    # The lab's objects, plus the learner's account, rights, quota, limits and token.
-    access = [r for r in objects if r.type in ACCESS_TYPES or r.inputs.get("type") == TOKEN_TYPE]
+    # The lab's objects (its pods' own account among them), plus the learner's account, rights,
+    # quota, limits and token.
+    access = [
+        r
+        for r in objects
+        if (r.type in ACCESS_TYPES and k8s.name_of(r) != LabArgs().service_account_name)
+        or r.inputs.get("type") == TOKEN_TYPE
+    ]
     assert sorted(r.type for r in objects if r not in access) == sorted(t for t, _ in lab_objects)
     assert sorted(r.type for r in access) == sorted([*ACCESS_TYPES, "kubernetes:core/v1:Secret"])
     # Every object of the learner carries the learner as its instance.
@@ -250,7 +257,9 @@ def test_the_class_stack_holds_settings_only_and_points_to_the_classroom_driver(
 def test_without_learners_the_single_lab_is_unchanged() -> None:
     run = run_program()
     assert run.exports["namespace"] == "multi-container-demo"
-    assert not run.of_type("kubernetes:core/v1:ServiceAccount")
+    # The pods' own account only: no learner's.
+    accounts = [k8s.name_of(r) for r in run.of_type("kubernetes:core/v1:ServiceAccount")]
+    assert accounts == [LabArgs().service_account_name]
     assert "learner_kubeconfig" not in run.exports
 
 

@@ -302,3 +302,18 @@ def test_selected_patterns_only_deploy_those() -> None:
     assert run.of_type("tls:index/privateKey:PrivateKey") == []
     assert "ambassador_cert_expiry" not in run.exports
     assert set(run.exports["kubectl_commands"]) == {"sidecar", "native-sidecar"}
+
+
+def test_every_pod_runs_under_the_labs_own_account_made_before_it(lab: ProgramRun) -> None:
+    """Not the namespace's `default` account, which a controller makes a moment after the
+    namespace (a pod created before it is refused): the lab's own, without a token to mount."""
+    (account,) = lab.of_type("kubernetes:core/v1:ServiceAccount")
+    assert account.inputs["automountServiceAccountToken"] is False
+    assert account.inputs["metadata"]["namespace"] == lab.exports["namespace"]
+    workloads = [r for r in lab.resources if r.type in k8s.WORKLOAD_TYPES]
+    assert workloads
+    for workload in workloads:
+        spec = k8s.pod_spec(workload)
+        assert spec["serviceAccountName"] == k8s.name_of(account), workload.name
+        assert spec["automountServiceAccountToken"] is False, workload.name
+        assert account.urn in workload.dependencies, f"{workload.name} may be created before its account"

@@ -367,3 +367,10 @@ def test_every_web_server_is_restarted_when_it_stops_answering_itself() -> None:
                 assert "return 200" in conf.split(f"location = {probe['path']} {{", 1)[1].split("}", 1)[0]
             probed.append((k8s.name_of(workload), container["name"]))
     assert {"ambassador-proxy", "sidecar-proxy"} <= {name for name, _ in probed}
+
+
+def test_a_component_given_no_account_runs_its_pods_under_the_namespaces_default() -> None:
+    standalone = run(lambda: {"pod": Sidecar("logging", SidecarArgs(namespace="team")).pod_name})
+    (pod,) = standalone.of_type("kubernetes:core/v1:Pod")
+    assert "serviceAccountName" not in k8s.pod_spec(pod)
+    assert not standalone.of_type("kubernetes:core/v1:ServiceAccount")

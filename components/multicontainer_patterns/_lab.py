@@ -56,6 +56,8 @@ class LabArgs:
     """True adds a failing init container to init-demo (the lab's experiment)."""
     instance: str = "lab"
     """`app.kubernetes.io/instance` of every object."""
+    service_account_name: str = "multi-container-lab"
+    """The ServiceAccount the lab makes for its pods to run under (no token mounted)."""
     pod_security: str = "restricted"
     """The Pod Security Standard the API server enforces in the namespace."""
     network_policies: bool = True
@@ -67,6 +69,7 @@ class LabArgs:
         naming.dns1123_label("namespace", self.namespace)
         naming.one_of("podSecurity", self.pod_security, POD_SECURITY_LEVELS)
         naming.dns1123_label("instance", self.instance)
+        naming.dns1123_subdomain("service_account_name", self.service_account_name)
         if not self.patterns:
             raise naming.SettingError("patterns", list(self.patterns), "at least one of " + ", ".join(PATTERNS))
         for pattern in self.patterns:
@@ -109,9 +112,21 @@ class MultiContainerLab(pulumi.ComponentResource):
         namespace = self.namespace_resource.metadata.name
         child = pulumi.ResourceOptions(parent=self)
         # The lab owns its namespace: what goes at once with it is deleted with it (PatternArgs).
+        # The pods' own account: created with the namespace's objects, before any pod that names
+        # it, where the namespace's `default` account is made by a controller whenever it gets to it.
+        service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.service_account_name, namespace=namespace, labels=object_labels("lab", args.instance)
+            ),
+            automount_service_account_token=False,
+            # A fixed name cannot exist twice.
+            opts=pulumi.ResourceOptions(parent=self, deleted_with=self.namespace_resource, delete_before_replace=True),
+        )
         common = {
             "namespace": namespace,
             "owned_namespace": self.namespace_resource,
+            "service_account": service_account,
             "network_policies": args.network_policies,
             "resources": args.resources,
             "instance": args.instance,

@@ -44,6 +44,11 @@ class PatternArgs:
     The component's objects that go at once with their namespace (ConfigMaps, Secrets,
     Services, TLS state) are then deleted with it (`deletedWith`) instead of one by one. Without
     it, the namespace may be shared and every object is deleted on its own."""
+    service_account: k8s.core.v1.ServiceAccount | None = None
+    """The ServiceAccount the component's pods run under (no token of it is mounted).
+
+    None runs them under their namespace's `default` account, which a controller makes a moment
+    after the namespace: a pod created before it exists is refused."""
     workloads_deleted_with_namespace: bool = False
     """Whether the workloads of an owned namespace are deleted with it, not before it.
 
@@ -125,6 +130,13 @@ class PatternScope:
             resources=self.args.resources,
         )
 
+    @property
+    def service_account_name(self) -> pulumi.Output[str] | None:
+        """The name of the account the component's pods run under; depending on it, a pod is
+        created after its account."""
+        account = self.args.service_account
+        return None if account is None else account.metadata.name
+
     def pod(self, pod_name: str, template: PodTemplate, *, expect_ready: bool = True) -> Workload:
         """The component's Pod, labelled as its pattern."""
         return pod(
@@ -133,6 +145,7 @@ class PatternScope:
             namespace=self.args.namespace,
             labels=self.workload_labels(pod_name),
             template=template,
+            service_account_name=self.service_account_name,
             expect_ready=expect_ready,
             opts=self.child,
         )
@@ -154,6 +167,7 @@ class PatternScope:
             namespace=self.args.namespace,
             labels=self.workload_labels(name, component),
             template=template,
+            service_account_name=self.service_account_name,
             replicas=replicas,
             expect_ready=expect_ready,
             opts=self.child,

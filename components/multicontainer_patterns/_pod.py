@@ -293,7 +293,8 @@ class PodTemplate:
             return self.fs_group
         return self.all_containers[0].privileges.run_as_group
 
-    def spec_args(self) -> k8s.core.v1.PodSpecArgs:
+    def spec_args(self, service_account_name: pulumi.Input[str] | None = None) -> k8s.core.v1.PodSpecArgs:
+        """The pod spec, run under ``service_account_name`` (None: the namespace's default account)."""
         sidecar_policy = "Always" if self.native_sidecars else None
         sidecars = [
             container.to_args(restart_policy=sidecar_policy)
@@ -306,6 +307,7 @@ class PodTemplate:
             init_containers=init_containers or None,
             containers=[container.to_args() for container in self.containers],
             volumes=[volume.to_args() for volume in self.volumes] or None,
+            service_account_name=service_account_name,
             automount_service_account_token=False,
             enable_service_links=False,
             share_process_namespace=self.share_process_namespace or None,

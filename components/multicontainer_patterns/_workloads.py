@@ -52,6 +52,7 @@ def pod(
     namespace: pulumi.Input[str],
     labels: Labels,
     template: PodTemplate,
+    service_account_name: pulumi.Input[str] | None = None,
     expect_ready: bool = True,
     opts: pulumi.ResourceOptions,
 ) -> Workload:
@@ -64,7 +65,7 @@ def pod(
     resource = k8s.core.v1.Pod(
         resource_name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels.all, annotations=annotations),
-        spec=template.spec_args(),
+        spec=template.spec_args(service_account_name),
         opts=_fixed_name_options(opts, replace_on_annotations=True),
     )
     return Workload(name, labels, template, resource)
@@ -77,6 +78,7 @@ def deployment(
     namespace: pulumi.Input[str],
     labels: Labels,
     template: PodTemplate,
+    service_account_name: pulumi.Input[str] | None = None,
     replicas: int = 1,
     expect_ready: bool = True,
     opts: pulumi.ResourceOptions,
@@ -95,7 +97,7 @@ def deployment(
             selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels.selector),
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels.all, annotations=template.metadata_annotations()),
-                spec=template.spec_args(),
+                spec=template.spec_args(service_account_name),
             ),
         ),
         opts=_fixed_name_options(opts),
