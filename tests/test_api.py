@@ -10,9 +10,9 @@ import tomllib
 from pathlib import Path
 
 import griffe
-import multicontainer_patterns
 import pytest
 
+import multicontainer_patterns
 from tests.tree import COMPONENTS, PACKAGE, ROOT
 
 REFERENCE = ROOT / "docs" / "api.md"

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
+
+from labcheck.commands import COMMANDS, OVERVIEW, readme_command_lines
 from multicontainer_patterns import LabArgs
 from multicontainer_patterns._naming import parse_quantity
 from multicontainer_patterns._settings import kubeconfig_server
-
-from labcheck.commands import COMMANDS, OVERVIEW, readme_command_lines
 from tests import k8s
 from tests.harness import ProgramRun, Registered, run_program
 

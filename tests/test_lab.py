@@ -7,8 +7,8 @@ import copy
 import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import all_versions
-from multicontainer_patterns import PATTERNS
 
+from multicontainer_patterns import PATTERNS
 from tests import k8s
 from tests.harness import ProgramRun, run_program
 

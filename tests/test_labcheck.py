@@ -24,7 +24,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from multicontainer_patterns import PATTERNS
 
 import labcheck
 from labcheck import expectations, k8s, tls
@@ -38,6 +37,7 @@ from labcheck.commands import (
     readme_command_lines,
 )
 from labcheck.kubectl import KubectlCluster, Output, PortForwardError, argv_of, with_global_flags
+from multicontainer_patterns import PATTERNS
 from tests.harness import ProgramRun, run_program
 from tests.tree import PACKAGE, ROOT
 

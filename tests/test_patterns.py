@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from prometheus_client.parser import text_string_to_metric_families
+
 from multicontainer_patterns import (
     Adapter,
     AdapterArgs,
@@ -23,8 +25,6 @@ from multicontainer_patterns import (
     SidecarArgs,
     TlsSettings,
 )
-from prometheus_client.parser import text_string_to_metric_families
-
 from tests import k8s
 from tests.harness import ProgramRun, run, run_program
 from tests.tree import PACKAGE

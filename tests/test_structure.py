@@ -10,8 +10,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from multicontainer_patterns._registry import PACKAGES, REGISTRY
 
+from multicontainer_patterns._registry import PACKAGES, REGISTRY
 from tests import k8s
 from tests.harness import ProgramRun, run
 from tests.tree import PACKAGE, ROOT

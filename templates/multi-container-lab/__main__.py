@@ -3,6 +3,7 @@ ambassador, init-containers and native-sidecar patterns, from the multi-containe
 components. `kubectl_commands` lists each pattern's commands to try it."""
 
 import pulumi
+
 from multicontainer_patterns import LabArgs, MultiContainerLab
 
 config = pulumi.Config()

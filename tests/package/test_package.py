@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import multicontainer_patterns
 import pytest
 from packaging.requirements import Requirement
 
+import multicontainer_patterns
 from tests.ends import ENDS, dependencies, pip_arguments
 from tests.tree import COMPONENTS, PACKAGE, ROOT
 
