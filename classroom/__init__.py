@@ -107,6 +107,38 @@ def plan(class_stack: str, learners: Iterable[str], existing_stacks: Iterable[st
     return Plan(learners=listed, departed=tuple(sorted(set(present) - set(listed))))
 
 
+# What an API server or its client says when it was busy or out of reach for a moment, not that
+# the request was wrong: a run that failed with only these may succeed as it is run again (its
+# state records what it did; `up` and `destroy` converge). Pulumi's Kubernetes provider and
+# client-go's words.
+TRANSIENT = (
+    "context deadline exceeded",
+    "Client.Timeout exceeded",
+    "the server was unable to return a response in the time allotted",
+    "the server is currently unable to handle the request",
+    "etcdserver: request timed out",
+    "etcdserver: leader changed",
+    "TLS handshake timeout",
+    "i/o timeout",
+    "connection refused",
+    "connection reset by peer",
+    "http2: client connection lost",
+    "Too Many Requests",
+    "the object has been modified; please apply your changes to the latest version",
+    "would exceed context deadline",
+    "unable to retrieve the complete list of server APIs",
+)
+
+
+def transient_failure(errors: Iterable[str]) -> str | None:
+    """The first error of a failed run when every one of them is transient (see TRANSIENT), else
+    None: such a run is worth running again."""
+    listed = [error for error in errors if error.strip()]
+    if listed and all(any(words in error for words in TRANSIENT) for error in listed):
+        return listed[0].strip().splitlines()[0]
+    return None
+
+
 def run_report(stdout: str) -> tuple[dict[str, int], list[str]]:
     """The changes and the errors of a run from what `--json` printed: `preview` prints one digest,
     `up` and `destroy` print their engine events, one JSON object a line."""

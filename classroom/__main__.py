@@ -42,6 +42,7 @@ from . import (
     run_report,
     secret_settings,
     settings_update,
+    transient_failure,
 )
 
 PROJECT = yaml.safe_load(Path("Pulumi.yaml").read_text())["name"] if Path("Pulumi.yaml").exists() else ""
@@ -50,6 +51,10 @@ PROJECT = yaml.safe_load(Path("Pulumi.yaml").read_text())["name"] if Path("Pulum
 CORES = os.cpu_count() or 2
 DEFAULT_PARALLEL = {"preview": 2 * CORES, "up": 2 * CORES, "destroy": 16 * CORES}
 LAST_LINES = 12
+# A learner's run that failed on the API server's load alone (classroom.TRANSIENT) runs again, this
+# many times at most, after a pause that grows with each try.
+RETRIES = 3
+RETRY_PAUSE_SECONDS = 5.0
 # A learner's destroy writes its state once, at the end, instead of after every deletion: a
 # destroy killed midway then leaves the state as it was, every object still recorded, so
 # `recover` (the lock) and the next destroy (deleting what is left; what is gone already counts as
@@ -143,24 +148,51 @@ class Classroom:
     def operation(
         self, learner: str, action: str, *arguments: str, prepare: bool = True, env: Mapping[str, str] | None = None
     ) -> Outcome:
+        """One learner's `pulumi` run, run again while it fails on the API server's load alone."""
         start = time.perf_counter()
+        outcome, transient = self.run_once(learner, action, arguments, prepare=prepare, env=env, start=start)
+        for attempt in range(1, RETRIES + 1):
+            if transient is None:
+                break
+            self.say_retry(learner, action, attempt, transient)
+            outcome, transient = self.run_once(learner, action, arguments, prepare=prepare, env=env, start=start)
+        self.say(outcome.line())
+        return outcome
+
+    def run_once(
+        self,
+        learner: str,
+        action: str,
+        arguments: Sequence[str],
+        *,
+        prepare: bool,
+        env: Mapping[str, str] | None,
+        start: float,
+    ) -> tuple[Outcome, str | None]:
+        """How the run ended, and its transient failure when it failed on nothing else."""
         try:
             if prepare:
                 self.prepare(learner)
             result = pulumi(*arguments, "--json", "--stack", self.stack_of(learner), env=env)
         except (subprocess.CalledProcessError, auto.CommandError) as error:
-            return Outcome(learner, action, False, time.perf_counter() - start, message=str(error))
+            outcome = Outcome(learner, action, False, time.perf_counter() - start, message=str(error))
+            return outcome, transient_failure([str(error)])
         changes, errors = run_report(result.stdout)
+        ok = result.returncode == 0
         outcome = Outcome(
             learner,
             action,
-            result.returncode == 0,
+            ok,
             time.perf_counter() - start,
             changes=changes,
-            message="" if result.returncode == 0 else "\n".join(errors) or result.stderr or result.stdout[-2000:],
+            message="" if ok else "\n".join(errors) or result.stderr or result.stdout[-2000:],
         )
-        self.say(outcome.line())
-        return outcome
+        return outcome, None if ok else transient_failure(errors or [result.stderr])
+
+    def say_retry(self, learner: str, action: str, attempt: int, failure: str) -> None:
+        """Says a learner's run is tried again, and why, then waits a little longer each time."""
+        self.say(f"  {learner:<20} {action:<8} retry {attempt} of {RETRIES}: {failure}")
+        time.sleep(RETRY_PAUSE_SECONDS * attempt)
 
     def up_one(self, learner: str) -> Outcome:
         return self.operation(learner, "up", "up", "--yes", "--skip-preview")
