@@ -138,7 +138,9 @@ status:
 EOF
 }
 
-# The API server, on the ports of ports.env: at start, and again after `control-plane stop`.
+# The API server, on the ports of ports.env: at start, and again after `control-plane stop`. A pod on
+# a node gone not-ready or unreachable is evicted after 30 s, not Kubernetes' 300 s: the node-loss
+# test's Deployments move within two minutes.
 launch_apiserver() {
 	local bin=$1
 	launch kube-apiserver "$bin/kube-apiserver" \
@@ -154,6 +156,7 @@ launch_apiserver() {
 		--kubelet-client-key="$DIR/pki/apiserver-kubelet-client.key" \
 		--kubelet-certificate-authority="$DIR/pki/ca.crt" --kubelet-preferred-address-types=InternalIP \
 		--endpoint-reconciler-type=none \
+		--default-not-ready-toleration-seconds=30 --default-unreachable-toleration-seconds=30 \
 		--profiling=false --v=1
 }
 

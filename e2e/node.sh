@@ -22,6 +22,8 @@
 #                                   images, wait for Ready
 #   e2e/node.sh stop                stop every node and remove what they created (safe to repeat,
 #                                   and after a crash)
+#   e2e/node.sh kill INDEX          a power loss of node-INDEX: every process of it killed at once,
+#                                   its objects left in the API server (the fault tests)
 #   e2e/node.sh status              the nodes' daemons: running or exited
 #
 # Everything a node creates carries its index in one name, so `stop` finds it without any
@@ -656,6 +658,25 @@ stop_node() {
 	fi
 }
 
+# A power loss: every process of node INDEX killed at once, its daemons (kubelet, containerd and
+# its shims, kube-proxy, kube-router, CoreDNS on node-0) and every container. Nothing is cleaned up:
+# its directory, namespace and cgroups stay, and its objects stay in the API server, which learns
+# of the loss only when the node's heartbeats stop. `stop` removes the rest.
+kill_node() {
+	local pids _
+	node_names "$1"
+	[ -d "$NODE_DIR" ] || die "there is no node $1"
+	for _ in $(seq 1 50); do
+		pids="$(node_pids) $(pod_pids)"
+		[ -n "${pids// /}" ] || break
+		# shellcheck disable=SC2086
+		kill -KILL $pids 2>/dev/null || true
+		sleep 0.1
+	done
+	[ -z "$(node_pids)$(pod_pids)" ] || die "$NODE_NAME: some processes outlived SIGKILL"
+	log "$NODE_NAME: every process killed (as at a power loss)"
+}
+
 status() {
 	local index found=1
 	for index in $(node_indexes); do
@@ -672,9 +693,10 @@ status() {
 case "${1:-}" in
 start) start "${2:-}" "${3:-}" ;;
 stop) stop ;;
+kill) kill_node "${2:?usage: $0 kill INDEX}" ;;
 status) status ;;
 *)
-	echo "usage: $0 start INDEX COUNT|stop|status" >&2
+	echo "usage: $0 start INDEX COUNT|stop|kill INDEX|status" >&2
 	exit 2
 	;;
 esac
