@@ -20,7 +20,8 @@ driver's own planning for the largest class.
 kwok runs hundreds of pods in seconds, so it is the cluster for this:
     E2E_NODE=kwok e2e/with-cluster.sh .venv/bin/python bench/classroom.py [sizes] [rounds] [--parallel N]
 e.g. `bench/classroom.py 1,10,25,50 3`. `--parallel N` runs N learners at once (the driver's
-defaults otherwise).
+defaults otherwise); `--parallel 25,default` measures each, in the same run. The driver's retries
+of a learner's run that failed on the API server's load are counted and printed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -180,7 +182,11 @@ def with_cpu(action: Callable[[], None], cpu: list[float], learners: int) -> Cal
     return run
 
 
-def classroom(class_stack: auto.Stack, *args: str, parallel: int | None) -> None:
+RETRY = re.compile(r"\sretry \d+ of \d+: ")
+
+
+def classroom(class_stack: auto.Stack, *args: str, parallel: int | None, retries: list[float] | None = None) -> None:
+    """The driver on the class; its retries (printed) counted into ``retries``."""
     command = [sys.executable, "-m", "classroom", "--stack", class_stack.name]
     command += ["--parallel", str(parallel)] if parallel else []
     result = subprocess.run(
@@ -191,16 +197,21 @@ def classroom(class_stack: auto.Stack, *args: str, parallel: int | None) -> None
         text=True,
         check=False,
     )
+    retried = [line for line in result.stdout.splitlines() if RETRY.search(line)]
+    for line in retried:
+        print(line.strip(), flush=True)
+    if retries is not None:
+        retries.append(len(retried))
     if result.returncode != 0:
         raise RuntimeError(f"classroom {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
 
 
 def main() -> None:
     arguments = sys.argv[1:]
-    parallel = None
+    parallels: list[int | None] = [None]
     if "--parallel" in arguments:
         at = arguments.index("--parallel")
-        parallel = int(arguments[at + 1])
+        parallels = [None if value == "default" else int(value) for value in arguments[at + 1].split(",")]
         del arguments[at : at + 2]
     sizes = [int(size) for size in (arguments[0] if arguments else "1,10,25,50").split(",")]
     rounds = int(arguments[1]) if len(arguments) > 1 else 3
@@ -218,7 +229,10 @@ def main() -> None:
         flush=True,
     )
 
-    medians: dict[int, dict[str, float]] = {}
+    # Each measured column: a class size and how many of its learners run at once (None: the driver's
+    # defaults).
+    columns = [(size, parallel) for size in sizes for parallel in parallels]
+    medians: dict[tuple[int, int | None], dict[str, float]] = {}
     counts: dict[int, int] = {}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
@@ -248,21 +262,6 @@ def main() -> None:
                     "classroomServer": auto.ConfigValue(server),
                 }
             )
-            results: dict[str, list[float]] = {
-                key: []
-                for key in (
-                    "classroom up",
-                    "no-change preview",
-                    "classroom destroy",
-                    "apply+wait",
-                    "kubectl diff",
-                    "delete namespaces",
-                    "peak MiB, largest",
-                    "peak MiB, all",
-                    "CPU s/learner, up",
-                    "CPU s/learner, kubectl",
-                )
-            }
 
             def apply_and_wait(manifests: Path = manifests) -> None:
                 kubectl.run("apply", "-f", str(manifests), timeout=900)
@@ -278,53 +277,121 @@ def main() -> None:
                 result = kubectl.run("diff", "-f", str(manifests), check=False, timeout=900)
                 assert result.returncode == 0, f"kubectl diff found changes:\n{result.stdout[-2000:]}{result.stderr}"
 
-            def run(*args: str, class_stack: auto.Stack = class_stack) -> Callable[[], None]:
-                return lambda: classroom(class_stack, *args, parallel=parallel)
-
-            for index in range(rounds):
-                with MemorySampler() as memory:
-                    results["classroom up"].append(
-                        timed(with_cpu(run("up", "--yes"), results["CPU s/learner, up"], size))
-                    )
-                results["peak MiB, largest"].append(memory.largest / 2**20)
-                results["peak MiB, all"].append(memory.total / 2**20)
-                results["no-change preview"].append(timed(run("preview")))
-                results["classroom destroy"].append(timed(run("destroy", "--yes")))
-                results["apply+wait"].append(timed(with_cpu(apply_and_wait, results["CPU s/learner, kubectl"], size)))
-                results["kubectl diff"].append(timed(diff_unchanged))
-                namespaces = [f"k-{learner}" for learner in learners]
-                results["delete namespaces"].append(
-                    timed(lambda namespaces=namespaces: kubectl.run("delete", "namespace", *namespaces, timeout=900))
+            for parallel in parallels:
+                results = measure(
+                    size,
+                    parallel,
+                    rounds=rounds,
+                    class_stack=class_stack,
+                    learners=learners,
+                    kubectl=kubectl,
+                    apply_and_wait=apply_and_wait,
+                    diff_unchanged=diff_unchanged,
                 )
-                print(
-                    f"{size} learners, round {index + 1}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in results.items()),
-                    flush=True,
-                )
+                medians[(size, parallel)] = {key: statistics.median(values) for key, values in results.items()}
             class_stack.workspace.remove_stack(class_stack.name)
-            medians[size] = {key: statistics.median(values) for key, values in results.items()}
+    report(columns, medians, counts, rounds, kubectl)
 
+
+def measure(
+    size: int,
+    parallel: int | None,
+    *,
+    rounds: int,
+    class_stack: auto.Stack,
+    learners: list[str],
+    kubectl: Kubectl,
+    apply_and_wait: Callable[[], None],
+    diff_unchanged: Callable[[], None],
+) -> dict[str, list[float]]:
+    """``rounds`` rounds of one class size with ``parallel`` learners at once, beside kubectl's."""
+    results: dict[str, list[float]] = {
+        key: []
+        for key in (
+            "classroom up",
+            "no-change preview",
+            "classroom destroy",
+            "apply+wait",
+            "kubectl diff",
+            "delete namespaces",
+            "peak MiB, largest",
+            "peak MiB, all",
+            "CPU s/learner, up",
+            "CPU s/learner, kubectl",
+            "retries, up",
+        )
+    }
+
+    def run(*args: str, retries: list[float] | None = None) -> Callable[[], None]:
+        return lambda: classroom(class_stack, *args, parallel=parallel, retries=retries)
+
+    for index in range(rounds):
+        with MemorySampler() as memory:
+            up = run("up", "--yes", retries=results["retries, up"])
+            results["classroom up"].append(timed(with_cpu(up, results["CPU s/learner, up"], size)))
+        results["peak MiB, largest"].append(memory.largest / 2**20)
+        results["peak MiB, all"].append(memory.total / 2**20)
+        results["no-change preview"].append(timed(run("preview")))
+        results["classroom destroy"].append(timed(run("destroy", "--yes")))
+        results["apply+wait"].append(timed(with_cpu(apply_and_wait, results["CPU s/learner, kubectl"], size)))
+        results["kubectl diff"].append(timed(diff_unchanged))
+        namespaces = [f"k-{learner}" for learner in learners]
+        results["delete namespaces"].append(
+            timed(lambda namespaces=namespaces: kubectl.run("delete", "namespace", *namespaces, timeout=900))
+        )
+        print(
+            f"{size} learners, {label(parallel)} at once, round {index + 1}: "
+            + ", ".join(f"{k} {v[-1]:.1f}" for k, v in results.items()),
+            flush=True,
+        )
+    return results
+
+
+def label(parallel: int | None) -> str:
+    return str(parallel) if parallel else "default"
+
+
+def report(
+    columns: list[tuple[int, int | None]],
+    medians: dict[tuple[int, int | None], dict[str, float]],
+    counts: dict[int, int],
+    rounds: int,
+    kubectl: Kubectl,
+) -> None:
     node = kubectl.get("nodes")["items"][0]["metadata"]["name"]
-    print(f"\nmedians of {rounds} round(s) on node {node}{f' (--parallel {parallel})' if parallel else ''}:")
+    print(f"\nmedians of {rounds} round(s) on node {node}:")
     keys = list(next(iter(medians.values())))
-    print(f"{'learners':>22} " + " ".join(f"{size:>9}" for size in sizes))
-    print(f"{'objects':>22} " + " ".join(f"{counts[size]:>9}" for size in sizes))
+    print(f"{'learners':>22} " + " ".join(f"{size:>9}" for size, _ in columns))
+    print(f"{'at once':>22} " + " ".join(f"{label(parallel):>9}" for _, parallel in columns))
+    print(f"{'objects':>22} " + " ".join(f"{counts[size]:>9}" for size, _ in columns))
     for key in keys:
-        unit = "" if key.startswith(("peak", "CPU")) else "s"
-        print(f"{key:>22} " + " ".join(f"{medians[size][key]:>8.1f}{unit or ' '}" for size in sizes))
+        unit = "" if key.startswith(("peak", "CPU", "retries")) else "s"
+        print(f"{key:>22} " + " ".join(f"{medians[column][key]:>8.1f}{unit or ' '}" for column in columns))
     for pulumi_side, kubectl_side in (
         ("classroom up", "apply+wait"),
         ("no-change preview", "kubectl diff"),
         ("classroom destroy", "delete namespaces"),
     ):
-        ratios = " ".join(f"{medians[size][pulumi_side] / medians[size][kubectl_side]:>8.2f}x" for size in sizes)
+        ratios = " ".join(f"{medians[c][pulumi_side] / medians[c][kubectl_side]:>8.2f}x" for c in columns)
         print(f"{pulumi_side + ' / ' + kubectl_side:>40} {ratios}")
-    for low, high in itertools.pairwise(sizes):
-        growth = ", ".join(
-            f"{key} {(medians[high][key] - medians[low][key]) / (high - low):.2f} s"
-            for key in keys
-            if not key.startswith(("peak", "CPU"))
-        )
-        print(f"per learner from {low} to {high}: {growth}")
+    for parallel in dict.fromkeys(p for _, p in columns):
+        for low, high in itertools.pairwise([c for c in columns if c[1] == parallel]):
+            report_growth(low, high, medians, keys)
+
+
+def report_growth(
+    low: tuple[int, int | None],
+    high: tuple[int, int | None],
+    medians: dict[tuple[int, int | None], dict[str, float]],
+    keys: list[str],
+) -> None:
+    """What one more learner adds to each timing, between two class sizes."""
+    growth = ", ".join(
+        f"{key} {(medians[high][key] - medians[low][key]) / (high[0] - low[0]):.2f} s"
+        for key in keys
+        if not key.startswith(("peak", "CPU", "retries"))
+    )
+    print(f"per learner from {low[0]} to {high[0]} ({label(low[1])} at once): {growth}")
 
 
 if __name__ == "__main__":
