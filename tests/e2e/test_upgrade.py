@@ -61,6 +61,7 @@ def test_renamed_and_reparented_resources_with_aliases_keep_the_running_lab(
             namespace=self.args.namespace,
             labels=self.workload_labels(pod_name),
             template=template,
+            service_account_name=self.service_account_name,
             expect_ready=expect_ready,
             opts=self.child,""",
             """            f"{self.name}-workload",
@@ -68,6 +69,7 @@ def test_renamed_and_reparented_resources_with_aliases_keep_the_running_lab(
             namespace=self.args.namespace,
             labels=self.workload_labels(pod_name),
             template=template,
+            service_account_name=self.service_account_name,
             expect_ready=expect_ready,
             opts=pulumi.ResourceOptions.merge(
                 self.child, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{self.name}-pod")])
