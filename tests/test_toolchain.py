@@ -110,3 +110,12 @@ def test_the_oldest_release_run_is_the_oldest_the_readme_supports() -> None:
     oldest = ".".join(versions()["KUBERNETES_VERSIONS"].split()[-1].split(".")[:2])
     prerequisites = (ROOT / "README.md").read_text().split("## Prerequisites", 1)[1].split("\n## ", 1)[0]
     assert f"Kubernetes **{oldest}+**" in prerequisites
+
+
+def test_the_readme_names_every_release_the_suite_runs() -> None:
+    """The README's supported releases are the ones run: each of KUBERNETES_VERSIONS, no other."""
+    prerequisites = " ".join(
+        (ROOT / "README.md").read_text().split("## Prerequisites", 1)[1].split("\n## ", 1)[0].split()
+    )
+    named = set(re.findall(r"\b1\.\d+\.\d+\b(?!\+)", prerequisites))  # not a floor such as 1.29.7+
+    assert named == set(versions()["KUBERNETES_VERSIONS"].split())
