@@ -13,6 +13,7 @@ import griffe
 import pytest
 
 import multicontainer_patterns
+from tests.ends import dependencies
 from tests.tree import COMPONENTS, PACKAGE, ROOT
 
 REFERENCE = ROOT / "docs" / "api.md"
@@ -82,3 +83,14 @@ def test_the_version_is_the_same_in_pyproject_the_changelog_and_the_package() ->
     headings = re.findall(r"^## (\S+)\s*$", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
     assert headings[0] == version
     assert multicontainer_patterns.__version__ == version
+
+
+def test_each_dependency_is_a_range_from_a_release_to_its_next_major() -> None:
+    """A library that pins exactly cannot join a project on another version: each Requires-Dist is
+    a lower bound (a release the suites run) and the next major as its upper bound."""
+    for dependency in dependencies():
+        requirement = dependency.requirement
+        operators = sorted(s.operator for s in requirement.specifier)
+        assert operators == ["<", ">="], f"{requirement}: want >=LOW,<NEXT-MAJOR"
+        (upper,) = [s.version for s in requirement.specifier if s.operator == "<"]
+        assert upper == str(int(dependency.lowest.split(".")[0]) + 1), f"{requirement}: its upper bound"
