@@ -14,6 +14,7 @@ import pytest
 
 import classroom.__main__ as driver
 from classroom import transient_failure
+from tests.tree import ROOT
 
 TIMEOUT = (
     'kubernetes:core/v1:Pod resource "lab-sidecar-pod" was not successfully created by the Kubernetes API '
@@ -98,3 +99,9 @@ def test_a_run_that_keeps_failing_on_load_ends_failed_after_the_retries(runs: li
     outcome = _class().operation("alice", "up", "up", prepare=False)
     assert not outcome.ok
     assert "context deadline exceeded" in outcome.message
+
+
+def test_the_readme_gives_the_drivers_number_of_retries() -> None:
+    numbers = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"runs again, up to {numbers[driver.RETRIES]}, each retry said on the learner's line" in readme
