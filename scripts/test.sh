@@ -27,6 +27,19 @@ cd "$(dirname "$0")/.."
 suite="${1:-unit}"
 ensure_venv requirements-dev.txt
 
+# The unit tests with the virtualenv $1, their result recorded as $2; `report` prints every one
+# recorded and fails when one failed.
+results=()
+unit_tests_with() {
+  local status=0
+  "$1/bin/python" -m pytest -n auto --dist loadfile -p no:cacheprovider -q || status=$?
+  results+=("$2: $([ "$status" -eq 0 ] && echo passed || echo "FAILED ($status)")")
+}
+report() {
+  printf '%s\n' "${results[@]}"
+  ! printf '%s\n' "${results[@]}" | grep -q FAILED
+}
+
 case "$suite" in
   unit)
     # The behaviour tests run the lab's pods, with busybox and nginx downloaded and unpacked as
@@ -70,7 +83,6 @@ print(" ".join("3." + c.removeprefix(prefix) for c in classifiers if c.startswit
         interpreters+=("$found")
       done
     fi
-    results=()
     for python in "${interpreters[@]}"; do
       version=$("$python" -c 'import platform; print(platform.python_version())')
       # .venv serves the Python it was made with; each other one gets a virtualenv of its own.
@@ -78,16 +90,13 @@ print(" ".join("3." + c.removeprefix(prefix) for c in classifiers if c.startswit
       [ "$(.venv/bin/python -c 'import platform; print(platform.python_version())')" != "$version" ] || venv=.venv
       echo "==> Python $version ($python): $venv"
       PYTHON=$python ensure_venv requirements-dev.txt "$venv"
-      status=0
-      "$venv/bin/python" -m pytest -n auto --dist loadfile -p no:cacheprovider -q || status=$?
-      results+=("Python $version: $([ "$status" -eq 0 ] && echo passed || echo "FAILED ($status)")")
+      unit_tests_with "$venv" "Python $version"
     done
-    printf '%s\n' "${results[@]}"
-    ! printf '%s\n' "${results[@]}" | grep -q FAILED
+    report
     ;;
   ends)
-    results=()
-    for end in lowest newest; do
+    read -ra ends <<<"$(.venv/bin/python -c 'from tests.ends import ENDS; print(*ENDS)')"
+    for end in "${ends[@]}"; do
       venv=.venv-$end
       echo "==> the components' dependencies at their $end: $venv"
       ensure_venv requirements-dev.txt "$venv"
@@ -95,12 +104,9 @@ print(" ".join("3." + c.removeprefix(prefix) for c in classifiers if c.startswit
       "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${wanted[@]}"
       installed=$("$venv/bin/python" -m tests.ends installed)
       echo "==> $installed"
-      status=0
-      "$venv/bin/python" -m pytest -n auto --dist loadfile -p no:cacheprovider -q || status=$?
-      results+=("$end ($installed): $([ "$status" -eq 0 ] && echo passed || echo "FAILED ($status)")")
+      unit_tests_with "$venv" "$end ($installed)"
     done
-    printf '%s\n' "${results[@]}"
-    ! printf '%s\n' "${results[@]}" | grep -q FAILED
+    report
     ;;
   e2e)
     # Builds the toolchain when its cache lacks it, starts the cluster, stops it after.

@@ -12,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.tree import ROOT, e2e_versions
+
 E2E = ROOT / "e2e"
-
-
-def versions(e2e: Path = E2E) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in (e2e / "versions.env").read_text().splitlines() if re.match(r"^\w+=", line))
-    return {key: value.strip('"') for key, value in pairs}
 
 
 def pieces(e2e: Path = E2E, **env: str) -> dict[str, str]:
@@ -38,7 +34,7 @@ def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
     return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
 
 
-RELEASES = versions()["KUBERNETES_VERSIONS"].split()
+RELEASES = e2e_versions()["KUBERNETES_VERSIONS"].split()
 
 
 def test_every_kubernetes_release_has_its_wrapper_module() -> None:
@@ -98,7 +94,7 @@ def test_the_labs_sdk_pins_are_the_plugins_the_toolchain_builds() -> None:
         if "==" in requirement:
             name, version = requirement.split("==")
             pins[name.strip().lower()] = version.strip()
-    built = versions()
+    built = e2e_versions()
     assert pins["pulumi"] == built["PULUMI_PYTHON_SDK_VERSION"]
     assert pins["pulumi-kubernetes"] == built["PULUMI_KUBERNETES_VERSION"]
     assert pins["pulumi-tls"] == built["PULUMI_TLS_VERSION"]
@@ -107,7 +103,7 @@ def test_the_labs_sdk_pins_are_the_plugins_the_toolchain_builds() -> None:
 def test_the_oldest_release_run_is_the_oldest_the_readme_supports() -> None:
     """`scripts/up.sh` refuses clusters below the oldest release of KUBERNETES_VERSIONS; the README's
     prerequisites name the same."""
-    oldest = ".".join(versions()["KUBERNETES_VERSIONS"].split()[-1].split(".")[:2])
+    oldest = ".".join(e2e_versions()["KUBERNETES_VERSIONS"].split()[-1].split(".")[:2])
     prerequisites = (ROOT / "README.md").read_text().split("## Prerequisites", 1)[1].split("\n## ", 1)[0]
     assert f"Kubernetes **{oldest}+**" in prerequisites
 
@@ -118,4 +114,4 @@ def test_the_readme_names_every_release_the_suite_runs() -> None:
         (ROOT / "README.md").read_text().split("## Prerequisites", 1)[1].split("\n## ", 1)[0].split()
     )
     named = set(re.findall(r"\b1\.\d+\.\d+\b(?!\+)", prerequisites))  # not a floor such as 1.29.7+
-    assert named == set(versions()["KUBERNETES_VERSIONS"].split())
+    assert named == set(e2e_versions()["KUBERNETES_VERSIONS"].split())

@@ -20,6 +20,7 @@ from jsonschema.validators import validator_for
 from ruamel.yaml import YAML
 
 from policy import rules
+from tests.tree import e2e_versions
 from tests.workflows import (
     PREVIEW,
     ROOT,
@@ -341,13 +342,7 @@ def test_policy_pack_requirements_match_the_project() -> None:
 
 
 def test_pulumi_cli_matches_the_e2e_toolchain() -> None:
-    versions = ROOT / "e2e" / "versions.env"
-    if not versions.exists():
-        pytest.skip("no e2e/versions.env")
-    pinned = dict(
-        line.split("=", 1) for line in versions.read_text().splitlines() if "=" in line and not line.startswith("#")
-    )
-    assert action_step(PREVIEW, PULUMI_ACTION)["with"]["pulumi-version"] == pinned["PULUMI_VERSION"]
+    assert action_step(PREVIEW, PULUMI_ACTION)["with"]["pulumi-version"] == e2e_versions()["PULUMI_VERSION"]
 
 
 def test_policy_pack_declares_its_virtualenv() -> None:

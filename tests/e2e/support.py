@@ -17,7 +17,7 @@ from pulumi import automation as auto
 
 from tests import k8s
 from tests.harness import run_program
-from tests.tree import COMPONENTS, ROOT, copy_tree
+from tests.tree import COMPONENTS, ROOT, copy_tree, e2e_versions
 
 POLICY_PACK = "policy"
 STACK = "e2e"
@@ -71,8 +71,7 @@ def plugin_constraints(directory: Path) -> Path:
     """A pip constraints file, written in ``directory``, holding the Pulumi SDKs to the provider
     plugins the toolchain built (e2e/versions.env): a program whose requirements allow newer SDKs
     would otherwise ask for plugins this machine has no way to download."""
-    pairs = (line.split("=", 1) for line in (ROOT / "e2e" / "versions.env").read_text().splitlines() if "=" in line)
-    built = {key: value.strip('"') for key, value in pairs if not key.startswith("#")}
+    built = e2e_versions()
     path = directory / "plugin-constraints.txt"
     path.write_text(
         f"pulumi=={built['PULUMI_PYTHON_SDK_VERSION']}\n"

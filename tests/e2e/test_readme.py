@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from tests.e2e.support import ROOT, Kubectl, node_image_settings
-from tests.tree import copy_tree
+from tests.tree import copy_tree, e2e_versions
 from tests.workflows import README, readme_commands, readme_section
 
 pytestmark = pytest.mark.e2e
@@ -34,10 +34,7 @@ LEARNERS = ("alice", "bob")
 
 
 def versions() -> list[str]:
-    values = dict(
-        line.split("=", 1) for line in (ROOT / "e2e" / "versions.env").read_text().splitlines() if "=" in line
-    )
-    return values["KUBERNETES_VERSIONS"].strip('"').split()
+    return e2e_versions()["KUBERNETES_VERSIONS"].split()
 
 
 def answered(command: str) -> str:
