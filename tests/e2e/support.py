@@ -67,6 +67,32 @@ def copy_project(work: Path) -> Path:
     return work
 
 
+def shell(cwd: Path, script: str, env: Mapping[str, str], timeout: float = 900) -> str:
+    """``script`` in bash in ``cwd``, as a user types it; its output (stdout and stderr as one),
+    printed; fails with the output unless the script succeeds."""
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    print(f"$ {script}\n{result.stdout}")
+    assert result.returncode == 0, f"{script} failed ({result.returncode}):\n{result.stdout[-6000:]}"
+    return result.stdout
+
+
+def wait_until(what: str, condition: Callable[[], bool], timeout: float = 180, interval: float = 0.2) -> None:
+    """Polls ``condition`` every ``interval`` seconds; fails naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(interval)
+
+
 def plugin_constraints(directory: Path) -> Path:
     """A pip constraints file, written in ``directory``, holding the Pulumi SDKs to the provider
     plugins the toolchain built (e2e/versions.env): a program whose requirements allow newer SDKs

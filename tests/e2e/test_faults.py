@@ -27,7 +27,7 @@ from pulumi import automation as auto
 from recovery import checkpoint_files, file_backend_root, has_ended, process_stat
 from recovery.__main__ import LAB_SELECTOR
 from tests import k8s
-from tests.e2e.support import ROOT, Kubectl, kubectl_resource, local_stack, run_cli
+from tests.e2e.support import ROOT, Kubectl, kubectl_resource, local_stack, run_cli, wait_until
 from tests.harness import ProgramRun, run_program
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
@@ -203,13 +203,6 @@ def recover_sh(stack: auto.Stack) -> subprocess.CompletedProcess[str]:
     )
     print(result.stdout, result.stderr)
     return result
-
-
-def wait_until(what: str, condition: Callable[[], bool], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi import automation as auto
 
-from tests.e2e.support import ROOT, Kubectl, copy_project, local_stack, run_cli
+from tests.e2e.support import ROOT, Kubectl, copy_project, local_stack, run_cli, shell, wait_until
 from tests.workflows import README, readme_commands, readme_section
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node_loss]
@@ -28,13 +28,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.node_loss]
 NAMESPACE = "multi-container-demo"
 LOST, LEFT = "node-1", "node-0"
 STACK = "node-loss"
-
-
-def wait_for(what: str, condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(1)
 
 
 def pods(kubectl: Kubectl) -> list[dict[str, Any]]:
@@ -76,15 +69,6 @@ def project(tmp_path: Path, kubeconfig: str) -> Iterator[tuple[Path, dict[str, s
     stack.workspace.remove_stack(STACK)
 
 
-def sh(script: str, cwd: Path, env: dict[str, str], timeout: float = 900) -> str:
-    result = subprocess.run(
-        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    print(f"$ {script}\n{result.stdout}{result.stderr}")
-    assert result.returncode == 0, f"{script} failed:\n{result.stdout[-4000:]}{result.stderr[-4000:]}"
-    return result.stdout
-
-
 def plan(work: Path, env: dict[str, str], *flags: str) -> dict[str, int]:
     """What `pulumi preview` (with ``flags``) would do, as its JSON summary counts it."""
     stack = auto.Stack.select(STACK, auto.LocalWorkspace(work_dir=str(work), env_vars=env))
@@ -102,7 +86,7 @@ def test_a_lost_node_s_lab_comes_back_on_the_node_left_and_goes_away_while_it_is
     (run,) = readme_commands("Run")
     kubectl.run("cordon", LEFT)
     try:
-        sh(f"{run} --yes", work, env)
+        shell(work, f"{run} --yes", env)
     finally:
         kubectl.run("uncordon", LEFT)
     workloads = {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in pods(kubectl)}
@@ -118,28 +102,35 @@ def test_a_lost_node_s_lab_comes_back_on_the_node_left_and_goes_away_while_it_is
         timeline[event] = round(time.monotonic() - killed, 1)
         print(f"{timeline[event]:7.1f} s  {event}")
 
-    wait_for(f"{LOST} NotReady", lambda: not node_ready(kubectl, LOST), timeout=180)
+    wait_until(f"{LOST} NotReady", lambda: not node_ready(kubectl, LOST), 180, interval=1)
     mark(f"{LOST} NotReady")
     # Meanwhile: the state still has every object, and the cluster reads them all there.
     meanwhile = {"preview": plan(work, env), "preview --refresh": plan(work, env, "--refresh")}
     mark(f"previews: {meanwhile}")
     assert "create" not in meanwhile["preview --refresh"], "the bare Pods still exist, Terminating or not"
-    wait_for("the Deployments' pods running on the node left", lambda: deployments <= running_on(kubectl, LEFT), 300)
+    wait_until(
+        "the Deployments' pods running on the node left",
+        lambda: deployments <= running_on(kubectl, LEFT),
+        300,
+        interval=1,
+    )
     mark(f"Deployments' pods running on {LEFT}")
 
     # The README's recovery, as written, for this node.
     section = readme_section(README.read_text(), "node lost")
     assert section is not None, "README: a section on a lost node"
     for line in section.lines:
-        sh(line.replace("NODE", LOST), work, env)
+        shell(work, line.replace("NODE", LOST), env)
         mark(line.split(" --field-selector")[0])
-    wait_for("the bare Pods running on the node left", lambda: workloads <= running_on(kubectl, LEFT), 300)
+    wait_until(
+        "the bare Pods running on the node left", lambda: workloads <= running_on(kubectl, LEFT), 300, interval=1
+    )
     mark(f"bare Pods {sorted(bare)} running on {LEFT}")
     after = plan(work, env, "--refresh")
     assert after == {}, f"the stack and the cluster still differ: {after}"
 
     (check,) = readme_commands("lab")
-    checked = sh(check, work, env, timeout=600)
+    checked = shell(work, check, env, timeout=600)
     assert "FAIL" not in checked
     mark("lab checker passed")
 
@@ -149,7 +140,7 @@ def test_a_lost_node_s_lab_comes_back_on_the_node_left_and_goes_away_while_it_is
     assert clean is not None
     (clean_up,) = clean.lines
     start = time.monotonic()
-    sh(f"{clean_up} --yes", work, env)
+    shell(work, f"{clean_up} --yes", env)
     mark(f"destroyed, in {time.monotonic() - start:.0f} s")
     assert not kubectl.exists("namespace", NAMESPACE)
     print(json.dumps(timeline, indent=2))

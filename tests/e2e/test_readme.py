@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.support import ROOT, Kubectl, node_image_settings
+from tests.e2e.support import ROOT, Kubectl, node_image_settings, shell
 from tests.tree import copy_tree, e2e_versions
 from tests.workflows import README, readme_commands, readme_section
 
@@ -83,20 +83,8 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def sh(clone: Path, script: str, *, env: dict[str, str] | None = None, timeout: float = 900) -> str:
-    """``script`` in bash in the clone, as typed; fails with its output unless it succeeds."""
-    result = subprocess.run(
-        ["bash", "-c", script],
-        cwd=clone,
-        env=env or environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    print(f"$ {script}\n{result.stdout}")
-    assert result.returncode == 0, f"{script} failed ({result.returncode}):\n{result.stdout[-6000:]}"
-    return result.stdout
+    """``script`` in bash in the clone, as typed, in the user's shell unless ``env`` is given."""
+    return shell(clone, script, env or environment(), timeout)
 
 
 def uids(kubectl: Kubectl, namespace: str) -> dict[str, str]:
